@@ -1,0 +1,73 @@
+/*
+ * BenchFS public C API.
+ *
+ * BenchFS is an ad-hoc file system that lives inside an MPI job:
+ * benchfs_init() turns every rank of a communicator into a storage server
+ * and a client; benchfs_finalize() tears it down.
+ *
+ * Error convention (the whole API, like POSIX): functions return -1 (or NULL)
+ * and set errno on failure.  Paths are absolute inside the BenchFS namespace
+ * ("/dir/file"); repeated and trailing slashes and "." / ".." components are
+ * normalised.  Every entry point is thread-safe.
+ *
+ * Consistency is close-to-open: data and the file size written by a rank are
+ * visible to every rank that opens (or stats) the file after the writer
+ * called benchfs_close() or benchfs_fsync().  See README.md.
+ */
+#ifndef BENCHFS_BENCHFS_H
+#define BENCHFS_BENCHFS_H
+
+#include <mpi.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- Lifecycle (collective over the ranks of comm) ---------------------- */
+
+/* Starts BenchFS on every rank of comm.  0 on success, -1 and errno:
+ * EALREADY if BenchFS is already running in this process, EINVAL for an
+ * invalid setting (the log names the variable), EIO if UCX failed. */
+int benchfs_init(MPI_Comm comm);
+
+/* Waits until every rank is done, stops the server, releases everything.
+ * -1 and errno EINVAL if BenchFS is not running. */
+int benchfs_finalize(void);
+
+/* 1 if benchfs_init() succeeded and benchfs_finalize() was not yet called. */
+int benchfs_initialized(void);
+
+/* Rank of the calling process in the BenchFS communicator and its size;
+ * -1 and errno EINVAL before init. */
+int benchfs_rank(void);
+int benchfs_size(void);
+
+/* --- Files ------------------------------------------------------------- */
+
+/* flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND.
+ * With O_CREAT, a third argument mode_t gives the permission bits. */
+int     benchfs_open(const char *path, int flags, ...);
+int     benchfs_close(int fd);
+ssize_t benchfs_read(int fd, void *buf, size_t count);
+ssize_t benchfs_write(int fd, const void *buf, size_t count);
+ssize_t benchfs_pread(int fd, void *buf, size_t count, off_t offset);
+ssize_t benchfs_pwrite(int fd, const void *buf, size_t count, off_t offset);
+off_t   benchfs_lseek(int fd, off_t offset, int whence);
+int     benchfs_fsync(int fd);
+int     benchfs_stat(const char *path, struct stat *st);
+int     benchfs_fstat(int fd, struct stat *st);
+int     benchfs_unlink(const char *path);
+
+/* --- Directories -------------------------------------------------------- */
+
+int benchfs_mkdir(const char *path, mode_t mode);
+int benchfs_rmdir(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BENCHFS_BENCHFS_H */

@@ -1,0 +1,202 @@
+// benchfs_init / benchfs_finalize: the collective start and stop.
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "api/instance.h"
+#include "benchfs/benchfs.h"
+#include "common/log.h"
+#include "rpc/transport.h"
+#include "store/chunk_store.h"
+
+namespace benchfs {
+
+namespace {
+
+std::shared_mutex g_lifecycle;
+std::unique_ptr<Instance> g_instance;
+
+// All ranks learn whether any rank failed, so they fail together.
+int agree(int err, MPI_Comm comm) {
+  int any = 0;
+  MPI_Allreduce(&err, &any, 1, MPI_INT, MPI_MAX, comm);
+  return any;
+}
+
+void raise_fd_limit() {
+  // The uring store keeps one backing file open per file with data here.
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+int init(MPI_Comm user_comm) {
+  int mpi_up = 0, mpi_down = 0;
+  MPI_Initialized(&mpi_up);
+  MPI_Finalized(&mpi_down);
+  if (!mpi_up || mpi_down) {
+    log().error("benchfs_init needs MPI to be initialised (and not finalised)");
+    return EINVAL;
+  }
+  if (user_comm == MPI_COMM_NULL) return EINVAL;
+
+  std::unique_lock<std::shared_mutex> lock(g_lifecycle);
+  if (g_instance) {
+    log().error("benchfs_init called again without benchfs_finalize");
+    return EALREADY;
+  }
+  auto inst = std::make_unique<Instance>();
+  std::string error;
+  int err = load_config(&inst->config, &error) ? 0 : EINVAL;
+  int user_rank = 0;
+  MPI_Comm_rank(user_comm, &user_rank);
+  if (err) log().error("benchfs_init: {}", error);
+  if (agree(err, user_comm)) return EINVAL;
+
+  MPI_Comm_dup(user_comm, &inst->comm);
+  MPI_Comm_rank(inst->comm, &inst->rank);
+  MPI_Comm_size(inst->comm, &inst->size);
+  init_logging(inst->rank, inst->config.log_level);
+  auto fail = [&](int e) {
+    MPI_Comm_free(&inst->comm);
+    return e;
+  };
+
+  // Every rank must stripe with the same chunk size.
+  unsigned long long cs = inst->config.chunk_size, cs_min = 0, cs_max = 0;
+  MPI_Allreduce(&cs, &cs_min, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, inst->comm);
+  MPI_Allreduce(&cs, &cs_max, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, inst->comm);
+  if (cs_min != cs_max) {
+    log().error("BENCHFS_CHUNK_SIZE differs between ranks ({} vs {})", cs_min, cs_max);
+    return fail(EINVAL);
+  }
+
+  // A tag unique to this job (and this init) names the backing directories.
+  char tag[64] = {};
+  if (inst->rank == 0) {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    std::snprintf(tag, sizeof tag, "%d-%llx", static_cast<int>(getpid()),
+                  static_cast<unsigned long long>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec);
+  }
+  MPI_Bcast(tag, sizeof tag, MPI_CHAR, 0, inst->comm);
+
+  raise_fd_limit();
+  auto store = make_chunk_store(inst->config, inst->rank, tag, &error);
+  if (!store) log().error("benchfs_init: {}", error);
+  if (agree(store ? 0 : EIO, inst->comm)) return fail(EIO);
+
+  auto transport = std::make_unique<Transport>();
+  if (int e = transport->init(inst->comm, inst->config.eager_threshold)) {
+    store->destroy(false);
+    return fail(e);
+  }
+  ChunkStore* store_ptr = store.get();
+  inst->engine = std::make_unique<ProgressEngine>(inst->config, std::move(transport),
+                                                  std::move(store));
+  err = inst->engine->start();
+  if (agree(err, inst->comm)) {
+    inst->engine->stop();
+    store_ptr->destroy(false);
+    inst->engine.reset();
+    return fail(err ? err : EIO);
+  }
+  mode_t mask = umask(022);
+  umask(mask);
+  inst->client = std::make_unique<Client>(*inst->engine, inst->config, mask);
+  MPI_Barrier(inst->comm);
+  log().info("started on {} ranks, chunk size {}, {} backend", inst->size,
+             inst->config.chunk_size, inst->config.backend);
+  g_instance = std::move(inst);
+  return 0;
+}
+
+int finalize() {
+  std::unique_lock<std::shared_mutex> lock(g_lifecycle);
+  if (!g_instance) return ENODEV;
+  Instance& inst = *g_instance;
+  // Files left open: record what was written, as close would.
+  for (auto& f : inst.fds)
+    if (f) inst.client->close(*f);
+  inst.fds.clear();
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Barrier(inst.comm);  // every rank's client is done
+  inst.engine->close_endpoints();           // peers still progress: flush
+  if (!finalized) MPI_Barrier(inst.comm);
+  inst.engine->stop();
+  inst.engine->server().store().destroy(inst.config.keep);
+  inst.client.reset();
+  inst.engine.reset();
+  if (!finalized) MPI_Comm_free(&inst.comm);
+  g_instance.reset();
+  return 0;
+}
+
+}  // namespace
+
+int with_instance(const std::function<int(Instance&)>& fn) {
+  std::shared_lock<std::shared_mutex> lock(g_lifecycle);
+  if (!g_instance) return ENODEV;
+  return fn(*g_instance);
+}
+
+}  // namespace benchfs
+
+using namespace benchfs;
+
+extern "C" int benchfs_init(MPI_Comm comm) {
+  int err = init(comm);
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
+
+extern "C" int benchfs_finalize(void) {
+  int err = finalize();
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
+
+extern "C" int benchfs_initialized(void) {
+  return with_instance([](Instance&) { return 0; }) == 0 ? 1 : 0;
+}
+
+extern "C" int benchfs_rank(void) {
+  int rank = -1;
+  int err = with_instance([&](Instance& i) {
+    rank = i.rank;
+    return 0;
+  });
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  return rank;
+}
+
+extern "C" int benchfs_size(void) {
+  int size = -1;
+  int err = with_instance([&](Instance& i) {
+    size = i.size;
+    return 0;
+  });
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  return size;
+}

@@ -1,0 +1,268 @@
+#include "client/client.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "common/path.h"
+#include "common/placement.h"
+#include "common/striping.h"
+#include "server/progress.h"
+
+namespace benchfs {
+
+Client::Client(ProgressEngine& engine, const Config& config, mode_t umask)
+    : engine_(engine), config_(config), rank_(engine.rank()), nranks_(engine.size()),
+      umask_(umask) {}
+
+int Client::metadata_owner_of(const std::string& path) const {
+  return metadata_owner(path, nranks_);
+}
+
+int Client::run(Call* calls, size_t n) {
+  if (n == 0) return 0;
+  CallWaiter waiter;
+  size_t window = std::max<size_t>(1, config_.window);
+  size_t submitted = std::min(n, window);
+  std::vector<Call*> batch;
+  batch.reserve(submitted);
+  for (size_t i = 0; i < submitted; ++i) {
+    calls[i].waiter = &waiter;
+    batch.push_back(&calls[i]);
+  }
+  engine_.submit(batch.data(), batch.size());
+  unsigned completed = 0;
+  while (completed < n) {
+    unsigned now = waiter.wait_beyond(completed);
+    size_t more = std::min<size_t>(now - completed, n - submitted);
+    completed = now;
+    if (more) {
+      batch.clear();
+      for (size_t i = 0; i < more; ++i) {
+        calls[submitted].waiter = &waiter;
+        batch.push_back(&calls[submitted++]);
+      }
+      engine_.submit(batch.data(), batch.size());
+    }
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (calls[i].status) return calls[i].status;
+  return 0;
+}
+
+int Client::check_parent(const std::string& path) {
+  std::string parent = parent_path(path);
+  Attr a;
+  int err = stat(parent, &a);
+  if (err) return err;
+  return a.is_dir() ? 0 : ENOTDIR;
+}
+
+int Client::stat(const std::string& path, Attr* attr) {
+  Call c;
+  c.target = metadata_owner_of(path);
+  c.op = Opcode::kStat;
+  c.meta = Encoder().str(path).take();
+  if (int err = run_one(c)) return err;
+  Decoder d(c.reply_meta);
+  *attr = decode_attr(d);
+  return d.done() ? 0 : EPROTO;
+}
+
+int Client::for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, uint64_t arg,
+                                  bool with_arg) {
+  uint64_t chunks = chunk_count(size, config_.chunk_size);
+  uint64_t servers = std::min<uint64_t>(chunks, static_cast<uint64_t>(nranks_));
+  std::vector<Call> calls(servers);
+  for (uint64_t k = 0; k < servers; ++k) {
+    calls[k].target = chunk_owner(file_id, k, nranks_);
+    calls[k].op = op;
+    Encoder e;
+    e.u64(file_id);
+    if (with_arg) e.u64(arg);
+    calls[k].meta = e.take();
+  }
+  return run(calls.data(), calls.size());
+}
+
+int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file) {
+  if (flags & O_CREAT) {
+    if (path == "/") return EISDIR;
+    if (int err = check_parent(path)) return err;
+  }
+  Call c;
+  c.target = metadata_owner_of(path);
+  c.op = Opcode::kOpen;
+  c.meta = Encoder()
+               .str(path)
+               .u32(static_cast<uint32_t>(flags))
+               .u32(static_cast<uint32_t>(mode & ~umask_ & 07777))
+               .u32(static_cast<uint32_t>(geteuid()))
+               .u32(static_cast<uint32_t>(getegid()))
+               .take();
+  if (int err = run_one(c)) return err;
+  Decoder d(c.reply_meta);
+  Attr a = decode_attr(d);
+  uint64_t truncated_from = d.u64();
+  if (!d.done()) return EPROTO;
+  if (truncated_from > 0) {
+    // O_TRUNC: the owner set the size to 0; reclaim the bytes everywhere.
+    if (int err = for_each_chunk_server(a.id, truncated_from, Opcode::kTruncateData, 0, true))
+      return err;
+  }
+  file->path = path;
+  file->id = a.id;
+  file->flags = flags;
+  file->is_dir = a.is_dir();
+  file->known_size = a.size;
+  return 0;
+}
+
+int Client::report_written(OpenFile& f) {
+  if (!f.wrote.load()) return 0;
+  Call c;
+  c.target = metadata_owner_of(f.path);
+  c.op = Opcode::kCloseUpdate;
+  c.meta = Encoder().str(f.path).u64(f.id).u64(f.written_end.load()).u8(1).take();
+  int err = run_one(c);
+  if (err == ESTALE) return 0;  // unlinked or replaced while open: nothing to record
+  return err;
+}
+
+int Client::close(OpenFile& f) { return report_written(f); }
+
+int Client::fsync(OpenFile& f) {
+  uint64_t size = 0;
+  if (int err = file_size(f, &size)) return err;
+  if (int err = for_each_chunk_server(f.id, size, Opcode::kFsyncData, 0, false)) return err;
+  return report_written(f);
+}
+
+int Client::file_size(OpenFile& f, uint64_t* size) {
+  Attr a;
+  int err = stat(f.path, &a);
+  if (err) return err;
+  uint64_t s = std::max(a.size, f.written_end.load());
+  uint64_t known = f.known_size.load();
+  while (known < s && !f.known_size.compare_exchange_weak(known, s)) {
+  }
+  *size = s;
+  return 0;
+}
+
+int Client::fstat(OpenFile& f, Attr* attr) {
+  int err = stat(f.path, attr);
+  if (err) return err;
+  attr->size = std::max(attr->size, f.written_end.load());
+  return 0;
+}
+
+int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset) {
+  if (len == 0) return 0;
+  auto pieces = split_into_chunks(offset, len, config_.chunk_size);
+  std::vector<Call> calls(pieces.size());
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const ChunkPiece& p = pieces[i];
+    Call& c = calls[i];
+    c.target = chunk_owner(f.id, p.index, nranks_);
+    c.op = Opcode::kWrite;
+    c.meta = Encoder().u64(f.id).u64(p.file_offset).take();
+    c.send_data = static_cast<const char*>(buf) + p.buffer_offset;
+    c.send_len = p.length;
+  }
+  if (int err = run(calls.data(), calls.size())) return err;
+  uint64_t end = offset + len;
+  uint64_t prev = f.written_end.load();
+  while (prev < end && !f.written_end.compare_exchange_weak(prev, end)) {
+  }
+  prev = f.known_size.load();
+  while (prev < end && !f.known_size.compare_exchange_weak(prev, end)) {
+  }
+  f.wrote = true;
+  return 0;
+}
+
+int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* done) {
+  *done = 0;
+  if (len == 0) return 0;
+  uint64_t size = std::max(f.known_size.load(), f.written_end.load());
+  if (offset + len > size) {
+    // The read reaches past what we know: ask the owner before calling it EOF.
+    if (int err = file_size(f, &size)) return err;
+  }
+  if (offset >= size) return 0;
+  len = static_cast<size_t>(std::min<uint64_t>(len, size - offset));
+  auto pieces = split_into_chunks(offset, len, config_.chunk_size);
+  std::vector<Call> calls(pieces.size());
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const ChunkPiece& p = pieces[i];
+    Call& c = calls[i];
+    c.target = chunk_owner(f.id, p.index, nranks_);
+    c.op = Opcode::kRead;
+    c.meta = Encoder().u64(f.id).u64(p.file_offset).u64(p.length).take();
+    c.recv_buf = static_cast<char*>(buf) + p.buffer_offset;
+    c.recv_cap = p.length;
+  }
+  if (int err = run(calls.data(), calls.size())) return err;
+  for (auto& c : calls)
+    if (c.recv_len != c.recv_cap) return EIO;
+  *done = len;
+  return 0;
+}
+
+int Client::unlink(const std::string& path) {
+  Call c;
+  c.target = metadata_owner_of(path);
+  c.op = Opcode::kUnlink;
+  c.meta = Encoder().str(path).take();
+  if (int err = run_one(c)) return err;
+  Decoder d(c.reply_meta);
+  uint64_t id = d.u64(), size = d.u64();
+  if (!d.done()) return EPROTO;
+  return for_each_chunk_server(id, size, Opcode::kRemoveData, 0, false);
+}
+
+int Client::mkdir(const std::string& path, mode_t mode) {
+  if (path == "/") return EEXIST;
+  if (int err = check_parent(path)) return err;
+  Call c;
+  c.target = metadata_owner_of(path);
+  c.op = Opcode::kMkdir;
+  c.meta = Encoder()
+               .str(path)
+               .u32(static_cast<uint32_t>(mode & ~umask_ & 07777))
+               .u32(static_cast<uint32_t>(geteuid()))
+               .u32(static_cast<uint32_t>(getegid()))
+               .take();
+  return run_one(c);
+}
+
+int Client::rmdir(const std::string& path) {
+  if (path == "/") return EBUSY;
+  Attr a;
+  if (int err = stat(path, &a)) return err;
+  if (!a.is_dir()) return ENOTDIR;
+  // Entries of a directory live on the servers that own their paths: ask all.
+  std::vector<Call> calls(nranks_);
+  for (int r = 0; r < nranks_; ++r) {
+    calls[r].target = r;
+    calls[r].op = Opcode::kHasChildren;
+    calls[r].meta = Encoder().str(path).take();
+  }
+  if (int err = run(calls.data(), calls.size())) return err;
+  for (auto& c : calls) {
+    Decoder d(c.reply_meta);
+    uint8_t any = d.u8();
+    if (!d.done()) return EPROTO;
+    if (any) return ENOTEMPTY;
+  }
+  Call c;
+  c.target = metadata_owner_of(path);
+  c.op = Opcode::kRmdir;
+  c.meta = Encoder().str(path).take();
+  return run_one(c);
+}
+
+}  // namespace benchfs

@@ -1,0 +1,83 @@
+// The client side of a rank: turns file operations into calls to the
+// servers that own the metadata and the chunks.  Thread-safe: any number of
+// application threads may use one Client at once.
+//
+// Internal convention: functions return 0 or a positive errno; byte counts
+// come back through out-parameters.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/attr.h"
+#include "common/config.h"
+#include "rpc/call.h"
+
+namespace benchfs {
+
+class ProgressEngine;
+
+// The client's state of one open file.
+struct OpenFile {
+  std::string path;  // normalised
+  uint64_t id = 0;
+  int flags = 0;
+  bool is_dir = false;
+
+  std::mutex offset_mutex;  // guards offset for read/write/lseek
+  uint64_t offset = 0;
+
+  // Close-to-open: the end of the highest byte this rank wrote, sent to the
+  // metadata owner at fsync and close.
+  std::atomic<uint64_t> written_end{0};
+  std::atomic<bool> wrote{false};
+  // Largest size this client knows of (from open, stat or its own writes).
+  std::atomic<uint64_t> known_size{0};
+};
+
+class Client {
+ public:
+  Client(ProgressEngine& engine, const Config& config, mode_t umask);
+
+  int open(const std::string& path, int flags, mode_t mode, OpenFile* file);
+  int close(OpenFile& file);
+  int pread(OpenFile& file, void* buf, size_t len, uint64_t offset, size_t* done);
+  int pwrite(OpenFile& file, const void* buf, size_t len, uint64_t offset);
+  int fsync(OpenFile& file);
+  // Current size as far as this rank can tell: the owner's size merged with
+  // this rank's own unreported writes.
+  int file_size(OpenFile& file, uint64_t* size);
+  int fstat(OpenFile& file, Attr* attr);
+
+  int stat(const std::string& path, Attr* attr);
+  int unlink(const std::string& path);
+  int mkdir(const std::string& path, mode_t mode);
+  int rmdir(const std::string& path);
+
+ private:
+  // Runs the calls with at most config.window in flight; returns the first
+  // error in call order, or 0.
+  int run(Call* calls, size_t n);
+  int run_one(Call& call) { return run(&call, 1); }
+  int metadata_owner_of(const std::string& path) const;
+  // ENOENT if the parent of path is missing, ENOTDIR if it is not a directory.
+  int check_parent(const std::string& path);
+  int report_written(OpenFile& file);
+  // Sends `op` for the file's id to every server holding a chunk of the
+  // first `size` bytes.
+  int for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, uint64_t arg,
+                            bool with_arg);
+
+  ProgressEngine& engine_;
+  Config config_;
+  int rank_;
+  int nranks_;
+  mode_t umask_;
+};
+
+}  // namespace benchfs

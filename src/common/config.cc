@@ -1,0 +1,143 @@
+#include "common/config.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+#include <vector>
+
+#include "build-config.h"  // autoconf: BENCHFS_DEFAULT_BACKEND
+
+namespace benchfs {
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  if (i == 0) return std::nullopt;
+  unsigned shift = 0;
+  if (i < text.size()) {
+    switch (text[i]) {
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      case 't': case 'T': shift = 40; break;
+      default: return std::nullopt;
+    }
+    ++i;
+    if (i < text.size() && (text[i] == 'b' || text[i] == 'B')) ++i;  // "1MB" too
+    if (i != text.size()) return std::nullopt;
+  }
+  if (shift && value > (std::numeric_limits<uint64_t>::max() >> shift)) return std::nullopt;
+  return value << shift;
+}
+
+std::optional<double> parse_seconds(std::string_view text) {
+  std::string s(text);
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (errno || end != s.c_str() + s.size() || !(v > 0) || v > 1e7) return std::nullopt;
+  return v;
+}
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : nullptr;
+}
+
+std::string bad(const char* name, const char* value, const char* expected) {
+  return std::string("invalid ") + name + "='" + value + "': expected " + expected;
+}
+
+}  // namespace
+
+bool load_config(Config* c, std::string* error) {
+  c->backend = BENCHFS_DEFAULT_BACKEND;
+  if (const char* t = env("TMPDIR")) c->dir = t; else c->dir = "/tmp";
+
+  if (const char* v = env("BENCHFS_CHUNK_SIZE")) {
+    auto s = parse_size(v);
+    if (!s || *s < 4096 || *s > (1ULL << 30) || (*s & (*s - 1))) {
+      *error = bad("BENCHFS_CHUNK_SIZE", v, "a power of two from 4k to 1g, e.g. 1m");
+      return false;
+    }
+    c->chunk_size = *s;
+  }
+  if (const char* v = env("BENCHFS_BACKEND")) {
+    std::string b(v);
+    if (b != "uring" && b != "memory") {
+      *error = bad("BENCHFS_BACKEND", v, "uring or memory");
+      return false;
+    }
+    c->backend = b;
+  }
+  if (const char* v = env("BENCHFS_DIR")) {
+    if (v[0] != '/') {
+      *error = bad("BENCHFS_DIR", v, "an absolute directory path");
+      return false;
+    }
+    c->dir = v;
+  }
+  if (const char* v = env("BENCHFS_KEEP")) {
+    std::string k(v);
+    if (k != "0" && k != "1") {
+      *error = bad("BENCHFS_KEEP", v, "0 or 1");
+      return false;
+    }
+    c->keep = k == "1";
+  }
+  if (const char* v = env("BENCHFS_EAGER_THRESHOLD")) {
+    auto s = parse_size(v);
+    if (!s || *s > (64ULL << 20)) {
+      *error = bad("BENCHFS_EAGER_THRESHOLD", v, "a size up to 64m, e.g. 8k");
+      return false;
+    }
+    c->eager_threshold = *s;
+  }
+  if (const char* v = env("BENCHFS_WINDOW")) {
+    auto s = parse_size(v);
+    if (!s || *s < 1 || *s > 1024) {
+      *error = bad("BENCHFS_WINDOW", v, "an integer from 1 to 1024");
+      return false;
+    }
+    c->window = static_cast<unsigned>(*s);
+  }
+  if (const char* v = env("BENCHFS_RPC_TIMEOUT")) {
+    auto s = parse_seconds(v);
+    if (!s) {
+      *error = bad("BENCHFS_RPC_TIMEOUT", v, "a positive number of seconds");
+      return false;
+    }
+    c->rpc_timeout = *s;
+  }
+  if (const char* v = env("BENCHFS_LOG_LEVEL")) {
+    static const std::vector<std::string> levels = {"trace", "debug", "info", "warn",
+                                                    "error", "critical", "off"};
+    bool ok = false;
+    for (const auto& l : levels) ok = ok || l == v;
+    if (!ok) {
+      *error = bad("BENCHFS_LOG_LEVEL", v, "trace, debug, info, warn, error, critical or off");
+      return false;
+    }
+    c->log_level = v;
+  }
+  if (const char* v = env("BENCHFS_SPIN_US")) {
+    auto s = parse_size(v);
+    if (!s || *s > 1000000) {
+      *error = bad("BENCHFS_SPIN_US", v, "microseconds from 0 to 1000000");
+      return false;
+    }
+    c->spin_us = static_cast<unsigned>(*s);
+  }
+  return true;
+}
+
+}  // namespace benchfs

@@ -1,0 +1,35 @@
+// Every tunable of BenchFS, read from the environment in one place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace benchfs {
+
+// Parses "4096", "64k", "1m", "2g" (case-insensitive, powers of 1024).
+// Returns nullopt for anything else, including overflow and empty input.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+// Parses a duration in seconds: "2", "0.5".  nullopt if not a positive number.
+std::optional<double> parse_seconds(std::string_view text);
+
+struct Config {
+  uint64_t chunk_size = 1 << 20;        // BENCHFS_CHUNK_SIZE
+  std::string backend;                  // BENCHFS_BACKEND: "uring" or "memory"
+  std::string dir;                      // BENCHFS_DIR: parent of per-rank backing dirs
+  bool keep = false;                    // BENCHFS_KEEP: keep backing dirs at finalize
+  uint64_t eager_threshold = 8 << 10;   // BENCHFS_EAGER_THRESHOLD: larger payloads go rendezvous
+  unsigned window = 16;                 // BENCHFS_WINDOW: chunk requests in flight per call
+  double rpc_timeout = 30.0;            // BENCHFS_RPC_TIMEOUT: seconds before ETIMEDOUT
+  std::string log_level = "warn";       // BENCHFS_LOG_LEVEL
+  unsigned spin_us = 50;                // BENCHFS_SPIN_US: progress thread spins this long before sleeping
+};
+
+// Reads every BENCHFS_* variable over the defaults.  On an invalid value
+// returns false and sets *error to a message naming the variable and value.
+bool load_config(Config* config, std::string* error);
+
+}  // namespace benchfs

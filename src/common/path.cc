@@ -1,0 +1,50 @@
+#include "common/path.h"
+
+#include <cerrno>
+#include <climits>
+#include <vector>
+
+namespace benchfs {
+
+int normalize_path(std::string_view path, std::string* out) {
+  if (path.empty() || path[0] != '/') return EINVAL;
+  if (path.size() >= PATH_MAX) return ENAMETOOLONG;
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t start = i;
+    while (i < path.size() && path[i] != '/') ++i;
+    std::string_view part = path.substr(start, i - start);
+    if (part.empty() || part == ".") continue;
+    if (part.size() > NAME_MAX) return ENAMETOOLONG;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string result;
+  result.reserve(path.size());
+  for (auto p : parts) {
+    result += '/';
+    result += p;
+  }
+  if (result.empty()) result.push_back('/');
+  *out = std::move(result);
+  return 0;
+}
+
+std::string parent_path(const std::string& p) {
+  auto slash = p.rfind('/');
+  if (slash == std::string::npos || slash == 0) return "/";
+  return p.substr(0, slash);
+}
+
+std::string base_name(const std::string& p) {
+  auto slash = p.rfind('/');
+  if (slash == std::string::npos) return p;
+  return p.substr(slash + 1);
+}
+
+}  // namespace benchfs

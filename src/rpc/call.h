@@ -1,0 +1,59 @@
+// A client's request to one server, and how the calling thread waits for it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "rpc/message.h"
+
+namespace benchfs {
+
+// Counts completed calls of one batch; the client thread sleeps on it.
+class CallWaiter {
+ public:
+  void complete() {
+    std::lock_guard<std::mutex> lock(m_);
+    ++completed_;
+    cv_.notify_one();
+  }
+  // Blocks until more than `seen` calls completed; returns the new count.
+  unsigned wait_beyond(unsigned seen) {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return completed_ > seen; });
+    return completed_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  unsigned completed_ = 0;
+};
+
+struct Call {
+  // Request, filled by the client.
+  int target = 0;
+  Opcode op = Opcode::kStat;
+  std::string meta;
+  const void* send_data = nullptr;  // payload (write); must outlive the call
+  size_t send_len = 0;
+  void* recv_buf = nullptr;         // where a reply payload lands (read)
+  size_t recv_cap = 0;
+
+  // Result, filled by the progress thread before the waiter is signalled.
+  int status = 0;  // 0 or errno
+  std::string reply_meta;
+  size_t recv_len = 0;
+
+  // Progress-thread bookkeeping.
+  uint64_t id = 0;
+  bool send_done = false;
+  bool reply_done = false;
+  bool receiving = false;  // a rendezvous reply payload is being received
+  std::chrono::steady_clock::time_point deadline;
+  CallWaiter* waiter = nullptr;
+};
+
+}  // namespace benchfs

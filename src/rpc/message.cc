@@ -1,0 +1,45 @@
+#include "rpc/message.h"
+
+#include <cerrno>
+
+namespace benchfs {
+
+const char* opcode_name(Opcode op) {
+  switch (op) {
+    case Opcode::kOpen: return "open";
+    case Opcode::kStat: return "stat";
+    case Opcode::kUnlink: return "unlink";
+    case Opcode::kCloseUpdate: return "close";
+    case Opcode::kMkdir: return "mkdir";
+    case Opcode::kRmdir: return "rmdir";
+    case Opcode::kHasChildren: return "has_children";
+    case Opcode::kWrite: return "write";
+    case Opcode::kRead: return "read";
+    case Opcode::kTruncateData: return "truncate_data";
+    case Opcode::kRemoveData: return "remove_data";
+    case Opcode::kFsyncData: return "fsync_data";
+    case Opcode::kCount: break;
+  }
+  return "unknown";
+}
+
+int decode_header(const void* bytes, size_t len, MsgHeader* h, std::string_view* meta) {
+  if (bytes == nullptr || len < sizeof(MsgHeader)) return EPROTO;
+  std::memcpy(h, bytes, sizeof(MsgHeader));
+  if (h->magic != kMsgMagic) return EPROTO;
+  if (h->opcode == 0 || h->opcode >= static_cast<uint16_t>(Opcode::kCount)) return EPROTO;
+  if (h->meta_len > kMaxMetaLen || len != sizeof(MsgHeader) + h->meta_len) return EPROTO;
+  *meta = std::string_view(static_cast<const char*>(bytes) + sizeof(MsgHeader), h->meta_len);
+  return 0;
+}
+
+std::string encode_header(const MsgHeader& header, std::string_view meta) {
+  MsgHeader h = header;
+  h.meta_len = static_cast<uint32_t>(meta.size());
+  std::string out(sizeof(MsgHeader) + meta.size(), '\0');
+  std::memcpy(out.data(), &h, sizeof(MsgHeader));
+  if (!meta.empty()) std::memcpy(out.data() + sizeof(MsgHeader), meta.data(), meta.size());
+  return out;
+}
+
+}  // namespace benchfs

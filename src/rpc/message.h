@@ -1,0 +1,142 @@
+// Wire format of BenchFS RPCs.
+//
+// Every message is one UCX active message.  Its AM header is a fixed
+// MsgHeader followed by `meta_len` bytes of encoded arguments; its AM data is
+// the payload (chunk bytes of a write request or a read reply), sent eager
+// below the eager threshold and rendezvous above it.  Replies carry the
+// request's id, so any number of requests of one kind can be in flight.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace benchfs {
+
+enum class Opcode : uint16_t {
+  // Metadata, sent to metadata_owner(path).
+  kOpen = 1,      // path, flags, mode, uid, gid -> Attr, truncated_from
+  kStat,          // path -> Attr
+  kUnlink,        // path -> id, size
+  kCloseUpdate,   // path, id, written_end, wrote -> -
+  kMkdir,         // path, mode, uid, gid -> -
+  kRmdir,         // path -> -
+  kHasChildren,   // path -> u8 (sent to every server)
+  // Data, sent to chunk_owner(id, chunk).
+  kWrite,         // id, offset + payload -> u64 written
+  kRead,          // id, offset, length -> payload
+  kTruncateData,  // id, size -> -
+  kRemoveData,    // id -> -
+  kFsyncData,     // id -> -
+  kCount
+};
+
+const char* opcode_name(Opcode op);
+
+constexpr uint32_t kMsgMagic = 0xBE4C4F53;  // "BenchFS"
+
+struct MsgHeader {
+  uint32_t magic = kMsgMagic;
+  uint16_t opcode = 0;
+  uint16_t reserved = 0;
+  int32_t src_rank = 0;   // sender, so the server knows where to reply
+  int32_t status = 0;     // replies: 0 or an errno
+  uint64_t req_id = 0;
+  uint32_t meta_len = 0;
+  uint32_t reserved2 = 0;
+  uint64_t data_len = 0;  // payload bytes carried as AM data
+};
+static_assert(sizeof(MsgHeader) == 40, "MsgHeader is part of the wire format");
+
+// Largest encoded argument block: one path (PATH_MAX) plus small fields.
+// It travels in the UCX AM header, which UCX caps (8100 bytes here); a
+// second path would travel as payload.
+constexpr size_t kMaxMetaLen = 4096 + 256;
+
+// Parses the AM header bytes.  Returns 0, or EPROTO for a truncated, foreign
+// or inconsistent header (a malformed message must never crash a server).
+int decode_header(const void* bytes, size_t len, MsgHeader* header, std::string_view* meta);
+
+// Builds the AM header bytes for a message.
+std::string encode_header(const MsgHeader& header, std::string_view meta);
+
+// Little helpers to build and parse the argument block.
+class Encoder {
+ public:
+  Encoder& u8(uint8_t v) { return raw(&v, 1); }
+  Encoder& u32(uint32_t v) { return raw(&v, 4); }
+  Encoder& u64(uint64_t v) { return raw(&v, 8); }
+  Encoder& i64(int64_t v) { return raw(&v, 8); }
+  Encoder& str(std::string_view s) {
+    u32(static_cast<uint32_t>(s.size()));
+    buf_.append(s.data(), s.size());
+    return *this;
+  }
+  const std::string& bytes() const { return buf_; }
+  std::string take() { return std::move(buf_); }
+
+ private:
+  Encoder& raw(const void* p, size_t n) {
+    buf_.append(static_cast<const char*>(p), n);
+    return *this;
+  }
+  std::string buf_;
+};
+
+// Reads fields in order; any read past the end sets ok() false and yields
+// zeros, so a handler checks ok() once after reading all its arguments.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view bytes) : p_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+  uint8_t u8() { uint8_t v = 0; raw(&v, 1); return v; }
+  uint32_t u32() { uint32_t v = 0; raw(&v, 4); return v; }
+  uint64_t u64() { uint64_t v = 0; raw(&v, 8); return v; }
+  int64_t i64() { int64_t v = 0; raw(&v, 8); return v; }
+  std::string str() {
+    uint32_t n = u32();
+    if (!ok_ || static_cast<size_t>(end_ - p_) < n) { ok_ = false; return {}; }
+    std::string s(p_, n);
+    p_ += n;
+    return s;
+  }
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && p_ == end_; }
+
+ private:
+  void raw(void* out, size_t n) {
+    if (!ok_ || static_cast<size_t>(end_ - p_) < n) { ok_ = false; return; }
+    std::memcpy(out, p_, n);
+    p_ += n;
+  }
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+}  // namespace benchfs
+
+#include "common/attr.h"
+
+namespace benchfs {
+
+inline void encode_attr(Encoder& e, const Attr& a) {
+  e.u64(a.id).u32(a.mode).u32(a.uid).u32(a.gid).u32(a.nlink).u64(a.size);
+  e.i64(a.atime_ns).i64(a.mtime_ns).i64(a.ctime_ns);
+}
+
+inline Attr decode_attr(Decoder& d) {
+  Attr a;
+  a.id = d.u64();
+  a.mode = d.u32();
+  a.uid = d.u32();
+  a.gid = d.u32();
+  a.nlink = d.u32();
+  a.size = d.u64();
+  a.atime_ns = d.i64();
+  a.mtime_ns = d.i64();
+  a.ctime_ns = d.i64();
+  return a;
+}
+
+}  // namespace benchfs

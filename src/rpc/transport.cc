@@ -1,0 +1,270 @@
+#include "rpc/transport.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace benchfs {
+
+namespace {
+
+struct SendContext {
+  std::string header;  // kept alive until the send completes
+  Transport::Done done;
+};
+
+struct RecvContext {
+  Transport::Done done;
+};
+
+void send_complete(void* request, ucs_status_t status, void* user_data) {
+  auto* ctx = static_cast<SendContext*>(user_data);
+  ctx->done(status == UCS_OK ? 0 : ucs_to_errno(status));
+  delete ctx;
+  ucp_request_free(request);
+}
+
+void recv_complete(void* request, ucs_status_t status, size_t, void* user_data) {
+  auto* ctx = static_cast<RecvContext*>(user_data);
+  ctx->done(status == UCS_OK ? 0 : ucs_to_errno(status));
+  delete ctx;
+  ucp_request_free(request);
+}
+
+}  // namespace
+
+int ucs_to_errno(ucs_status_t status) {
+  switch (status) {
+    case UCS_OK: return 0;
+    case UCS_ERR_NO_MEMORY: return ENOMEM;
+    case UCS_ERR_TIMED_OUT: return ETIMEDOUT;
+    case UCS_ERR_CANCELED: return ECANCELED;
+    case UCS_ERR_MESSAGE_TRUNCATED: return EMSGSIZE;
+    case UCS_ERR_INVALID_PARAM: return EINVAL;
+    default: return EIO;
+  }
+}
+
+Transport::~Transport() {
+  for (auto& ep : endpoints_) {
+    if (ep) {
+      ucp_request_param_t p{};
+      p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+      p.flags = UCP_EP_CLOSE_FLAG_FORCE;
+      ucs_status_ptr_t r = ucp_ep_close_nbx(ep, &p);
+      if (UCS_PTR_IS_PTR(r)) {
+        while (ucp_request_check_status(r) == UCS_INPROGRESS) ucp_worker_progress(worker_);
+        ucp_request_free(r);
+      }
+      ep = nullptr;
+    }
+  }
+  for (auto& in : inbox_)
+    if (in.rndv_desc) ucp_am_data_release(worker_, in.rndv_desc);
+  inbox_.clear();
+  if (worker_) ucp_worker_destroy(worker_);
+  if (context_) ucp_cleanup(context_);
+}
+
+int Transport::init(MPI_Comm comm, uint64_t eager_threshold) {
+  MPI_Comm_rank(comm, &rank_);
+  MPI_Comm_size(comm, &size_);
+  eager_threshold_ = eager_threshold;
+
+  // Every rank builds its worker, then all agree whether that worked, so a
+  // failure on one rank fails init everywhere instead of hanging the others.
+  int err = 0;
+  ucp_address_t* address = nullptr;
+  size_t address_len = 0;
+  ucp_params_t params{};
+  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED;
+  params.features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
+  params.mt_workers_shared = 0;
+  ucp_config_t* config = nullptr;
+  ucs_status_t st = ucp_config_read(nullptr, nullptr, &config);
+  if (st == UCS_OK) {
+    st = ucp_init(&params, config, &context_);
+    ucp_config_release(config);
+  }
+  if (st == UCS_OK) {
+    ucp_worker_params_t wp{};
+    wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+    wp.thread_mode = UCS_THREAD_MODE_SINGLE;
+    st = ucp_worker_create(context_, &wp, &worker_);
+  }
+  if (st == UCS_OK) st = ucp_worker_get_efd(worker_, &event_fd_);
+  if (st == UCS_OK) {
+    ucp_worker_attr_t attr{};
+    attr.field_mask = UCP_WORKER_ATTR_FIELD_MAX_AM_HEADER;
+    st = ucp_worker_query(worker_, &attr);
+    if (st == UCS_OK && attr.max_am_header < sizeof(MsgHeader) + kMaxMetaLen) {
+      log().error("UCX allows only {} bytes of AM header, BenchFS needs {}", attr.max_am_header,
+                  sizeof(MsgHeader) + kMaxMetaLen);
+      st = UCS_ERR_UNSUPPORTED;
+    }
+  }
+  for (int i = 0; i < 2 && st == UCS_OK; ++i) {
+    ucp_am_handler_param_t hp{};
+    hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_FLAGS |
+                    UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG;
+    hp.id = i == 0 ? kRequestAm : kReplyAm;
+    hp.flags = UCP_AM_FLAG_WHOLE_MSG;
+    hp.cb = i == 0 ? [](void* arg, const void* h, size_t hl, void* d, size_t l,
+                        const ucp_am_recv_param_t* p) { return on_am(arg, h, hl, d, l, p, false); }
+                   : [](void* arg, const void* h, size_t hl, void* d, size_t l,
+                        const ucp_am_recv_param_t* p) { return on_am(arg, h, hl, d, l, p, true); };
+    hp.arg = this;
+    st = ucp_worker_set_am_recv_handler(worker_, &hp);
+  }
+  if (st == UCS_OK) st = ucp_worker_get_address(worker_, &address, &address_len);
+  if (st != UCS_OK) {
+    log().error("UCX setup failed: {}", ucs_status_string(st));
+    err = EIO;
+  }
+
+  int any_err = 0;
+  MPI_Allreduce(&err, &any_err, 1, MPI_INT, MPI_MAX, comm);
+  if (any_err) {
+    if (address) ucp_worker_release_address(worker_, address);
+    return any_err;
+  }
+
+  int my_len = static_cast<int>(address_len);
+  std::vector<int> lens(size_), displs(size_);
+  MPI_Allgather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
+  int total = 0;
+  for (int r = 0; r < size_; ++r) {
+    displs[r] = total;
+    total += lens[r];
+  }
+  std::vector<char> all(total);
+  MPI_Allgatherv(address, my_len, MPI_BYTE, all.data(), lens.data(), displs.data(), MPI_BYTE, comm);
+  ucp_worker_release_address(worker_, address);
+  addresses_.resize(size_);
+  for (int r = 0; r < size_; ++r) addresses_[r].assign(all.data() + displs[r], lens[r]);
+  endpoints_.assign(size_, nullptr);
+  failed_.assign(size_, false);
+  for (int r = 0; r < size_; ++r) ep_error_contexts_.push_back({this, r});
+  return 0;
+}
+
+bool Transport::arm() { return ucp_worker_arm(worker_) == UCS_OK; }
+
+unsigned Transport::progress() {
+  unsigned total = 0, n;
+  while ((n = ucp_worker_progress(worker_)) != 0) total += n;
+  return total;
+}
+
+ucs_status_t Transport::on_am(void* arg, const void* header, size_t header_len, void* data,
+                              size_t len, const ucp_am_recv_param_t* param, bool is_reply) {
+  auto* self = static_cast<Transport*>(arg);
+  bool rndv = param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV;
+  Incoming in;
+  std::string_view meta;
+  if (decode_header(header, header_len, &in.header, &meta) != 0 || in.header.data_len != len ||
+      in.header.src_rank < 0 || in.header.src_rank >= self->size_) {
+    log().warn("dropping malformed {} message ({} header bytes, {} data bytes)",
+               is_reply ? "reply" : "request", header_len, len);
+    return UCS_OK;  // a rendezvous descriptor not received is dropped by UCX
+  }
+  in.is_reply = is_reply;
+  in.meta.assign(meta.data(), meta.size());
+  if (rndv) {
+    in.rndv_desc = data;
+    self->inbox_.push_back(std::move(in));
+    return UCS_INPROGRESS;
+  }
+  if (len) in.eager.assign(static_cast<char*>(data), static_cast<char*>(data) + len);
+  self->inbox_.push_back(std::move(in));
+  return UCS_OK;
+}
+
+void Transport::on_ep_error(void* arg, ucp_ep_h, ucs_status_t status) {
+  auto* ctx = static_cast<EpErrorContext*>(arg);
+  Transport* t = ctx->transport;
+  log().error("connection to rank {} failed: {}", ctx->rank, ucs_status_string(status));
+  t->failed_[ctx->rank] = true;
+  if (t->on_peer_failure) t->on_peer_failure(ctx->rank);
+}
+
+ucp_ep_h Transport::endpoint(int dest) {
+  if (failed_[dest]) return nullptr;
+  if (endpoints_[dest]) return endpoints_[dest];
+  ucp_ep_params_t ep{};
+  ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                  UCP_EP_PARAM_FIELD_ERR_HANDLER;
+  ep.address = reinterpret_cast<const ucp_address_t*>(addresses_[dest].data());
+  ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+  ep.err_handler.cb = on_ep_error;
+  ep.err_handler.arg = &ep_error_contexts_[dest];
+  ucs_status_t st = ucp_ep_create(worker_, &ep, &endpoints_[dest]);
+  if (st != UCS_OK) {
+    log().error("cannot connect to rank {}: {}", dest, ucs_status_string(st));
+    endpoints_[dest] = nullptr;
+    failed_[dest] = true;
+    return nullptr;
+  }
+  ++endpoints_created_;
+  return endpoints_[dest];
+}
+
+void Transport::send(int dest, bool reply, const MsgHeader& header, std::string_view meta,
+                     const void* data, size_t len, Done done) {
+  ucp_ep_h ep = endpoint(dest);
+  if (!ep) {
+    done(EIO);
+    return;
+  }
+  auto* ctx = new SendContext{encode_header(header, meta), std::move(done)};
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                   UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_DATATYPE;
+  p.cb.send = send_complete;
+  p.user_data = ctx;
+  p.datatype = ucp_dt_make_contig(1);
+  p.flags = (len > eager_threshold_) ? UCP_AM_SEND_FLAG_RNDV : UCP_AM_SEND_FLAG_EAGER;
+  ucs_status_ptr_t r = ucp_am_send_nbx(ep, reply ? kReplyAm : kRequestAm, ctx->header.data(),
+                                       ctx->header.size(), data, len, &p);
+  if (UCS_PTR_IS_PTR(r)) return;  // completes in send_complete
+  int err = UCS_PTR_IS_ERR(r) ? ucs_to_errno(UCS_PTR_STATUS(r)) : 0;
+  ctx->done(err);
+  delete ctx;
+}
+
+void Transport::receive(void* desc, void* buf, size_t len, Done done) {
+  auto* ctx = new RecvContext{std::move(done)};
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                   UCP_OP_ATTR_FIELD_DATATYPE;
+  p.cb.recv_am = recv_complete;
+  p.user_data = ctx;
+  p.datatype = ucp_dt_make_contig(1);
+  ucs_status_ptr_t r = ucp_am_recv_data_nbx(worker_, desc, buf, len, &p);
+  if (UCS_PTR_IS_PTR(r)) return;
+  int err = UCS_PTR_IS_ERR(r) ? ucs_to_errno(UCS_PTR_STATUS(r)) : 0;
+  ctx->done(err);
+  delete ctx;
+}
+
+void Transport::discard(void* desc) { ucp_am_data_release(worker_, desc); }
+
+void Transport::close_endpoints() {
+  std::vector<ucs_status_ptr_t> pending;
+  for (auto& ep : endpoints_) {
+    if (!ep) continue;
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    p.flags = 0;  // flush outstanding sends first
+    ucs_status_ptr_t r = ucp_ep_close_nbx(ep, &p);
+    if (UCS_PTR_IS_PTR(r)) pending.push_back(r);
+    ep = nullptr;
+  }
+  for (auto r : pending) {
+    while (ucp_request_check_status(r) == UCS_INPROGRESS) ucp_worker_progress(worker_);
+    ucp_request_free(r);
+  }
+}
+
+}  // namespace benchfs

@@ -1,0 +1,107 @@
+// UCX transport: one UCP worker per rank, owned by the progress thread.
+//
+// Messages are UCP active messages: AM id kRequestAm carries requests to a
+// server, kReplyAm carries replies back.  Worker addresses are exchanged with
+// one MPI_Allgather at init; endpoints are created on first use, so a job of
+// N ranks never builds N^2 endpoints up front.  Everything except init()
+// runs on the progress thread only (the worker is single-threaded).
+#pragma once
+
+#include <mpi.h>
+#include <ucp/api/ucp.h>
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rpc/message.h"
+
+namespace benchfs {
+
+// A message received by the worker, handed to the progress loop after
+// ucp_worker_progress() returns.
+struct Incoming {
+  bool is_reply = false;
+  MsgHeader header;
+  std::string meta;
+  std::vector<char> eager;    // eager payload, copied out of UCX
+  void* rndv_desc = nullptr;  // rendezvous payload still at the sender
+};
+
+class Transport {
+ public:
+  using Done = std::function<void(int status)>;  // 0 or an errno
+
+  Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+  ~Transport();
+
+  // Collective over comm: creates the UCX context and worker and exchanges
+  // worker addresses.  Returns 0 or an errno (the same on every rank).
+  int init(MPI_Comm comm, uint64_t eager_threshold);
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int event_fd() const { return event_fd_; }
+
+  // True if the worker has nothing pending and the caller may sleep on
+  // event_fd() until UCX has work.
+  bool arm();
+  // Runs ucp_worker_progress() until it has nothing more to do; received
+  // messages are appended to inbox().  Returns the number of events.
+  unsigned progress();
+  std::deque<Incoming>& inbox() { return inbox_; }
+
+  // Sends header (+meta) and `len` bytes of payload to rank `dest`.  `data`
+  // must stay valid until `done` runs; `done` runs exactly once, possibly
+  // before send() returns.
+  void send(int dest, bool reply, const MsgHeader& header, std::string_view meta,
+            const void* data, size_t len, Done done);
+  // Receives a rendezvous payload into buf; `done` runs exactly once.
+  void receive(void* rndv_desc, void* buf, size_t len, Done done);
+  // Frees a rendezvous payload that will not be received.
+  void discard(void* rndv_desc);
+
+  // Called when the endpoint to a rank fails (the peer died or vanished).
+  std::function<void(int rank)> on_peer_failure;
+
+  // Flushes and closes every endpoint (progress thread, at shutdown).
+  void close_endpoints();
+
+  // Counters for tests and statistics.
+  uint64_t endpoints_created() const { return endpoints_created_; }
+
+ private:
+  static constexpr unsigned kRequestAm = 0;
+  static constexpr unsigned kReplyAm = 1;
+
+  ucp_ep_h endpoint(int dest);
+  static ucs_status_t on_am(void* arg, const void* header, size_t header_len, void* data,
+                            size_t len, const ucp_am_recv_param_t* param, bool is_reply);
+  static void on_ep_error(void* arg, ucp_ep_h ep, ucs_status_t status);
+
+  struct EpErrorContext {
+    Transport* transport;
+    int rank;
+  };
+
+  int rank_ = -1;
+  int size_ = 0;
+  uint64_t eager_threshold_ = 0;
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  int event_fd_ = -1;
+  std::vector<std::string> addresses_;  // every rank's worker address
+  std::vector<ucp_ep_h> endpoints_;     // created on first use
+  std::vector<bool> failed_;
+  std::vector<EpErrorContext> ep_error_contexts_;  // one per rank, fixed after init
+  std::deque<Incoming> inbox_;
+  uint64_t endpoints_created_ = 0;
+};
+
+// Maps a UCX status to the errno BenchFS reports for it.
+int ucs_to_errno(ucs_status_t status);
+
+}  // namespace benchfs

@@ -1,0 +1,89 @@
+// The progress thread of a rank: it alone drives the UCX worker, the server
+// handlers and the chunk store.  Client threads hand it Calls through a
+// queue and sleep until their replies are in.
+//
+// When there is nothing to do it spins for BENCHFS_SPIN_US, then sleeps in
+// epoll on the UCX worker's event fd, the chunk store's completion eventfd
+// and a wake-up eventfd for new calls: an idle job costs no CPU.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "rpc/call.h"
+#include "rpc/transport.h"
+#include "server/server.h"
+
+namespace benchfs {
+
+struct Config;
+
+class ProgressEngine {
+ public:
+  ProgressEngine(const Config& config, std::unique_ptr<Transport> transport,
+                 std::unique_ptr<ChunkStore> store);
+  ~ProgressEngine();
+
+  int rank() const { return transport_->rank(); }
+  int size() const { return transport_->size(); }
+
+  // Starts the thread.  0 or an errno.
+  int start();
+  // Hands calls to the progress thread (any thread).  Each call's waiter is
+  // signalled once its reply (or error) is in.
+  void submit(Call* const* calls, size_t n);
+  // Runs fn on the progress thread and waits for it (any thread but that one).
+  void run_on_progress_thread(std::function<void()> fn);
+  // Flushes and closes every endpoint; the peers must still be progressing.
+  void close_endpoints();
+  // Stops and joins the thread.
+  void stop();
+
+  // Counters (read on the progress thread through run_on_progress_thread).
+  Server& server() { return *server_; }
+  Transport& transport() { return *transport_; }
+  uint64_t local_calls() const { return local_calls_; }
+  uint64_t remote_calls() const { return remote_calls_; }
+
+ private:
+  void run();
+  bool sleep_until_work();
+  void start_call(Call* c);
+  void handle_incoming(Incoming& in);
+  void finish_reply(Call* c);
+  void maybe_complete(Call* c);
+  void finish_server_op(ServerOp* op);
+  void fail_calls_to(int rank, int err);
+  void check_timeouts();
+
+  std::chrono::nanoseconds spin_;
+  std::chrono::nanoseconds timeout_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<Server> server_;
+
+  std::thread thread_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stop_{false};
+
+  std::mutex queue_mutex_;
+  std::deque<Call*> queue_;
+  std::deque<std::function<void()>> tasks_;
+
+  // Progress-thread state.
+  uint64_t next_id_ = 0;
+  std::unordered_map<uint64_t, Call*> in_flight_;
+  std::chrono::steady_clock::time_point next_timeout_check_;
+  uint64_t local_calls_ = 0;
+  uint64_t remote_calls_ = 0;
+};
+
+}  // namespace benchfs

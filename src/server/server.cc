@@ -1,0 +1,224 @@
+#include "server/server.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "common/log.h"
+#include "common/path.h"
+#include "common/placement.h"
+#include "common/striping.h"
+
+namespace benchfs {
+
+namespace {
+// Largest payload one read request may ask for (the largest chunk size).
+constexpr uint64_t kMaxReadLen = 1ULL << 30;
+
+bool valid_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
+}  // namespace
+
+char* ServerOp::reply_buffer(size_t len) {
+  if (local && local->recv_buf && len <= local->recv_cap) return static_cast<char*>(local->recv_buf);
+  storage.resize(len);
+  return storage.data();
+}
+
+Server::Server(int rank, int nranks, uint64_t chunk_size, std::unique_ptr<ChunkStore> store,
+               Finish finish)
+    : rank_(rank), nranks_(nranks), chunk_size_(chunk_size), store_(std::move(store)),
+      finish_(std::move(finish)) {}
+
+void Server::create_root() {
+  if (metadata_owner("/", nranks_) != rank_) return;
+  Attr root;
+  root.id = new_file_id();
+  root.mode = S_IFDIR | 0777;
+  root.nlink = 2;
+  root.atime_ns = root.mtime_ns = root.ctime_ns = now_ns();
+  table_.insert("/", root);
+}
+
+void Server::reply(ServerOp* op, int status) {
+  op->status = status;
+  finish_(op);
+}
+
+void Server::handle(ServerOp* op) {
+  Decoder d(op->meta);
+  Opcode code = op->opcode();
+  ++served_[static_cast<size_t>(code)];
+  switch (code) {
+    case Opcode::kOpen: return handle_open(op, d);
+    case Opcode::kStat: return handle_stat(op, d);
+    case Opcode::kUnlink: return handle_unlink(op, d);
+    case Opcode::kCloseUpdate: return handle_close_update(op, d);
+    case Opcode::kMkdir: return handle_mkdir(op, d);
+    case Opcode::kRmdir: return handle_rmdir(op, d);
+    case Opcode::kHasChildren: return handle_has_children(op, d);
+    case Opcode::kWrite: return handle_write(op, d);
+    case Opcode::kRead: return handle_read(op, d);
+    case Opcode::kTruncateData: return handle_truncate_data(op, d);
+    case Opcode::kRemoveData: return handle_remove_data(op, d);
+    case Opcode::kFsyncData: return handle_fsync_data(op, d);
+    case Opcode::kCount: break;
+  }
+  reply(op, EPROTO);
+}
+
+// --- Metadata -------------------------------------------------------------
+
+void Server::handle_open(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  uint32_t flags = d.u32(), mode = d.u32(), uid = d.u32(), gid = d.u32();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  int accmode = static_cast<int>(flags) & O_ACCMODE;
+  uint64_t truncated_from = 0;
+  Attr* a = table_.find(path);
+  if (a) {
+    if ((flags & O_CREAT) && (flags & O_EXCL)) return reply(op, EEXIST);
+    if (a->is_dir() && accmode != O_RDONLY) return reply(op, EISDIR);
+    if ((flags & O_TRUNC) && a->is_reg() && accmode != O_RDONLY && a->size > 0) {
+      truncated_from = a->size;
+      a->size = 0;
+      a->mtime_ns = a->ctime_ns = now_ns();
+    }
+  } else {
+    if (!(flags & O_CREAT)) return reply(op, ENOENT);
+    Attr n;
+    n.id = new_file_id();
+    n.mode = S_IFREG | (mode & 07777);
+    n.uid = uid;
+    n.gid = gid;
+    n.nlink = 1;
+    n.atime_ns = n.mtime_ns = n.ctime_ns = now_ns();
+    a = &table_.insert(path, n);
+  }
+  Encoder e;
+  encode_attr(e, *a);
+  e.u64(truncated_from);
+  op->reply_meta = e.take();
+  reply(op, 0);
+}
+
+void Server::handle_stat(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  Attr* a = table_.find(path);
+  if (!a) return reply(op, ENOENT);
+  Encoder e;
+  encode_attr(e, *a);
+  op->reply_meta = e.take();
+  reply(op, 0);
+}
+
+void Server::handle_unlink(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  Attr* a = table_.find(path);
+  if (!a) return reply(op, ENOENT);
+  if (a->is_dir()) return reply(op, EISDIR);
+  Encoder e;
+  e.u64(a->id).u64(a->size);
+  op->reply_meta = e.take();
+  table_.erase(path);
+  reply(op, 0);
+}
+
+void Server::handle_close_update(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  uint64_t id = d.u64(), written_end = d.u64();
+  uint8_t wrote = d.u8();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  Attr* a = table_.find(path);
+  // The file was unlinked or replaced while open: nothing to update.
+  if (!a || a->id != id) return reply(op, ESTALE);
+  if (written_end > a->size) a->size = written_end;
+  if (wrote) a->mtime_ns = a->ctime_ns = now_ns();
+  reply(op, 0);
+}
+
+void Server::handle_mkdir(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  uint32_t mode = d.u32(), uid = d.u32(), gid = d.u32();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (table_.find(path)) return reply(op, EEXIST);
+  Attr n;
+  n.id = new_file_id();
+  n.mode = S_IFDIR | (mode & 07777);
+  n.uid = uid;
+  n.gid = gid;
+  n.nlink = 2;
+  n.atime_ns = n.mtime_ns = n.ctime_ns = now_ns();
+  table_.insert(path, n);
+  reply(op, 0);
+}
+
+void Server::handle_rmdir(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (path == "/") return reply(op, EBUSY);
+  Attr* a = table_.find(path);
+  if (!a) return reply(op, ENOENT);
+  if (!a->is_dir()) return reply(op, ENOTDIR);
+  if (table_.has_children(path)) return reply(op, ENOTEMPTY);
+  table_.erase(path);
+  reply(op, 0);
+}
+
+void Server::handle_has_children(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  op->reply_meta = Encoder().u8(table_.has_children(path) ? 1 : 0).take();
+  reply(op, 0);
+}
+
+// --- Data -----------------------------------------------------------------
+
+void Server::handle_write(ServerOp* op, Decoder& d) {
+  uint64_t id = d.u64(), offset = d.u64();
+  if (!d.done()) return reply(op, EPROTO);
+  store_->write(id, offset, op->in_data, op->in_len, [this, op](int64_t r) {
+    if (r < 0) return reply(op, static_cast<int>(-r));
+    op->reply_meta = Encoder().u64(static_cast<uint64_t>(r)).take();
+    reply(op, 0);
+  });
+}
+
+void Server::handle_read(ServerOp* op, Decoder& d) {
+  uint64_t id = d.u64(), offset = d.u64(), len = d.u64();
+  if (!d.done() || len > kMaxReadLen) return reply(op, EPROTO);
+  char* buf = op->reply_buffer(len);
+  store_->read(id, offset, buf, len, [this, op, buf, len](int64_t r) {
+    if (r < 0) return reply(op, static_cast<int>(-r));
+    op->out_data = buf;
+    op->out_len = len;
+    reply(op, 0);
+  });
+}
+
+void Server::handle_truncate_data(ServerOp* op, Decoder& d) {
+  uint64_t id = d.u64(), size = d.u64();
+  if (!d.done()) return reply(op, EPROTO);
+  auto done = [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); };
+  // When none of this rank's chunks lies below the new size, drop the file
+  // here entirely, so a later unlink (which asks only the servers holding
+  // chunks of the then-current size) leaves nothing behind.
+  if (first_chunk_on(id, rank_, nranks_) >= chunk_count(size, chunk_size_))
+    return store_->remove(id, done);
+  store_->truncate(id, size, done);
+}
+
+void Server::handle_remove_data(ServerOp* op, Decoder& d) {
+  uint64_t id = d.u64();
+  if (!d.done()) return reply(op, EPROTO);
+  store_->remove(id, [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
+}
+
+void Server::handle_fsync_data(ServerOp* op, Decoder& d) {
+  uint64_t id = d.u64();
+  if (!d.done()) return reply(op, EPROTO);
+  store_->fsync(id, [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
+}
+
+}  // namespace benchfs

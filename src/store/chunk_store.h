@@ -1,0 +1,51 @@
+// Chunk bytes a server holds, addressed by (file id, global offset).
+//
+// Operations are asynchronous: each takes a completion that runs on the
+// progress thread with a result >= 0 or -errno, either before the call
+// returns (memory) or from poll() when the I/O finished (io_uring).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace benchfs {
+
+struct Config;
+
+class ChunkStore {
+ public:
+  using Done = std::function<void(int64_t result)>;
+
+  virtual ~ChunkStore() = default;
+
+  // Writes len bytes at the file's global offset; result = bytes written.
+  virtual void write(uint64_t file_id, uint64_t offset, const void* buf, size_t len, Done done) = 0;
+  // Reads len bytes; bytes this server never stored read as zeros; result = len.
+  virtual void read(uint64_t file_id, uint64_t offset, void* buf, size_t len, Done done) = 0;
+  // Drops every byte at or past size.
+  virtual void truncate(uint64_t file_id, uint64_t size, Done done) = 0;
+  // Drops everything stored for the file.
+  virtual void remove(uint64_t file_id, Done done) = 0;
+  // Makes the file's bytes durable (a real fsync for the uring backend).
+  virtual void fsync(uint64_t file_id, Done done) = 0;
+
+  // Completes finished operations; returns how many completed.
+  virtual unsigned poll() = 0;
+  // An fd that becomes readable when poll() has work, or -1.
+  virtual int event_fd() const = 0;
+  // True while operations are in flight.
+  virtual bool busy() const = 0;
+  // Number of files with stored bytes (tests check reclamation with it).
+  virtual size_t file_count() const = 0;
+  // Removes the store's backing directory unless told to keep it.
+  virtual void destroy(bool keep) = 0;
+};
+
+// Creates the backend named by config.backend for this rank; on failure
+// returns null and sets *error.  `job_tag` makes the backing directory unique.
+std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank,
+                                             const std::string& job_tag, std::string* error);
+
+}  // namespace benchfs

@@ -1,0 +1,76 @@
+#include "store/memory_chunk_store.h"
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+namespace benchfs {
+
+void MemoryChunkStore::write(uint64_t id, uint64_t offset, const void* buf, size_t len, Done done) {
+  if (len == 0) return done(0);
+  try {
+    Chunks& chunks = files_[id];
+    size_t done_bytes = 0;
+    while (done_bytes < len) {
+      uint64_t pos = offset + done_bytes;
+      uint64_t index = pos / chunk_size_, in_chunk = pos % chunk_size_;
+      size_t n = std::min<uint64_t>(chunk_size_ - in_chunk, len - done_bytes);
+      std::vector<char>& chunk = chunks[index];
+      if (chunk.size() < in_chunk + n) chunk.resize(in_chunk + n);
+      std::memcpy(chunk.data() + in_chunk, static_cast<const char*>(buf) + done_bytes, n);
+      done_bytes += n;
+    }
+  } catch (const std::bad_alloc&) {
+    done(-ENOSPC);
+    return;
+  }
+  done(static_cast<int64_t>(len));
+}
+
+void MemoryChunkStore::read(uint64_t id, uint64_t offset, void* buf, size_t len, Done done) {
+  char* out = static_cast<char*>(buf);
+  std::memset(out, 0, len);
+  auto f = files_.find(id);
+  if (f != files_.end()) {
+    size_t done_bytes = 0;
+    while (done_bytes < len) {
+      uint64_t pos = offset + done_bytes;
+      uint64_t index = pos / chunk_size_, in_chunk = pos % chunk_size_;
+      size_t n = std::min<uint64_t>(chunk_size_ - in_chunk, len - done_bytes);
+      auto c = f->second.find(index);
+      if (c != f->second.end() && c->second.size() > in_chunk) {
+        size_t avail = std::min<size_t>(n, c->second.size() - in_chunk);
+        std::memcpy(out + done_bytes, c->second.data() + in_chunk, avail);
+      }
+      done_bytes += n;
+    }
+  }
+  done(static_cast<int64_t>(len));
+}
+
+void MemoryChunkStore::truncate(uint64_t id, uint64_t size, Done done) {
+  auto f = files_.find(id);
+  if (f != files_.end()) {
+    Chunks& chunks = f->second;
+    uint64_t first_dropped = (size + chunk_size_ - 1) / chunk_size_;
+    chunks.erase(chunks.lower_bound(first_dropped), chunks.end());
+    if (size % chunk_size_) {
+      auto c = chunks.find(size / chunk_size_);
+      if (c != chunks.end() && c->second.size() > size % chunk_size_) {
+        c->second.resize(size % chunk_size_);
+        c->second.shrink_to_fit();
+      }
+    }
+    if (chunks.empty()) files_.erase(f);
+  }
+  done(0);
+}
+
+void MemoryChunkStore::remove(uint64_t id, Done done) {
+  files_.erase(id);
+  done(0);
+}
+
+void MemoryChunkStore::fsync(uint64_t, Done done) { done(0); }
+
+}  // namespace benchfs

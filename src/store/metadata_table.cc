@@ -1,0 +1,30 @@
+#include "store/metadata_table.h"
+
+#include "common/path.h"
+
+namespace benchfs {
+
+Attr* MetadataTable::find(const std::string& path) {
+  auto it = entries_.find(path);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+Attr& MetadataTable::insert(const std::string& path, const Attr& attr) {
+  if (path != "/") children_[parent_path(path)][base_name(path)] = attr.mode;
+  return entries_.emplace(path, attr).first->second;
+}
+
+void MetadataTable::erase(const std::string& path) {
+  if (entries_.erase(path) == 0 || path == "/") return;
+  auto it = children_.find(parent_path(path));
+  if (it == children_.end()) return;
+  it->second.erase(base_name(path));
+  if (it->second.empty()) children_.erase(it);
+}
+
+bool MetadataTable::has_children(const std::string& dir) const {
+  auto it = children_.find(dir);
+  return it != children_.end() && !it->second.empty();
+}
+
+}  // namespace benchfs

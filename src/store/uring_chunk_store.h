@@ -1,0 +1,59 @@
+// Chunk store on a local directory, all data I/O through io_uring.
+//
+// One sparse backing file per file id ("<dir>/<id in hex>") holds the chunks
+// this server stores at their global offsets: no per-chunk files, truncate is
+// ftruncate, holes read as zeros.  Reads, writes, fsyncs and unlinks are
+// io_uring submissions completed in poll(); open and ftruncate are the only
+// synchronous calls (liburing 2.3 has no ftruncate op).
+#pragma once
+
+#include <liburing.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "store/chunk_store.h"
+
+namespace benchfs {
+
+class UringChunkStore final : public ChunkStore {
+ public:
+  ~UringChunkStore() override;
+
+  // Creates `directory` (must not exist) and the ring.  0 or an errno.
+  int open(const std::string& directory, unsigned queue_depth);
+
+  void write(uint64_t file_id, uint64_t offset, const void* buf, size_t len, Done done) override;
+  void read(uint64_t file_id, uint64_t offset, void* buf, size_t len, Done done) override;
+  void truncate(uint64_t file_id, uint64_t size, Done done) override;
+  void remove(uint64_t file_id, Done done) override;
+  void fsync(uint64_t file_id, Done done) override;
+  unsigned poll() override;
+  int event_fd() const override { return event_fd_; }
+  bool busy() const override { return in_flight_ > 0; }
+  size_t file_count() const override { return files_.size(); }
+  void destroy(bool keep) override;
+
+ private:
+  struct BackingFile {
+    int fd = -1;
+    ~BackingFile();
+  };
+  struct Op;
+
+  std::string path_of(uint64_t file_id) const;
+  // The backing file of an id; created if `create`, else null when absent.
+  std::shared_ptr<BackingFile> file(uint64_t file_id, bool create, int* err);
+  void submit(Op* op);
+
+  std::string dir_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  int event_fd_ = -1;
+  unsigned in_flight_ = 0;
+  unsigned unsubmitted_ = 0;
+  std::unordered_map<uint64_t, std::shared_ptr<BackingFile>> files_;
+};
+
+}  // namespace benchfs

@@ -1,0 +1,120 @@
+// The collective start and stop of BenchFS.
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "mpi_test.h"
+
+using namespace benchfs_test;
+
+namespace {
+
+size_t count_entries(const char* dir) { return count_dir_entries(dir); }
+
+double cpu_seconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+TEST_CASE("entry points before init fail with ENODEV") {
+  CHECK(benchfs_initialized() == 0);
+  errno = 0;
+  CHECK(benchfs_open("/x", O_RDONLY) == -1);
+  CHECK(errno == ENODEV);
+  errno = 0;
+  CHECK(benchfs_finalize() == -1);
+  CHECK(errno == ENODEV);
+  errno = 0;
+  CHECK(benchfs_rank() == -1);
+  CHECK(errno == ENODEV);
+}
+
+TEST_CASE("init and finalize five times leak no thread and no fd") {
+  // A first cycle lets MPI and UCX open whatever they keep for the process.
+  start("uring");
+  stop();
+  size_t fds = count_entries("/proc/self/fd");
+  size_t tasks = count_entries("/proc/self/task");
+  for (int i = 0; i < 5; ++i) {
+    start(i % 2 ? "memory" : "uring");
+    CHECK(benchfs_initialized() == 1);
+    CHECK(benchfs_rank() == rank());
+    CHECK(benchfs_size() == size());
+    // The progress thread is running while BenchFS is up.
+    CHECK(count_entries("/proc/self/task") > tasks);
+    stop();
+    CHECK(benchfs_initialized() == 0);
+  }
+  CHECK(count_entries("/proc/self/fd") == fds);
+  CHECK(count_entries("/proc/self/task") == tasks);
+  // The uring backend's directories are gone after finalize.
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(count_files(scratch_dir()) == 0);
+}
+
+TEST_CASE("a second init without finalize is EALREADY and harms nothing") {
+  start("memory");
+  errno = 0;
+  CHECK(benchfs_init(MPI_COMM_WORLD) == -1);
+  CHECK(errno == EALREADY);
+  CHECK(benchfs_initialized() == 1);
+  stop();
+}
+
+TEST_CASE("an invalid setting fails init with EINVAL on every rank") {
+  setenv("BENCHFS_CHUNK_SIZE", "lots", 1);
+  setenv("BENCHFS_BACKEND", "memory", 1);
+  errno = 0;
+  CHECK(benchfs_init(MPI_COMM_WORLD) == -1);
+  CHECK(errno == EINVAL);
+  CHECK(benchfs_initialized() == 0);
+  // A setting that is bad on one rank only also fails everywhere.
+  if (rank() == size() - 1) setenv("BENCHFS_BACKEND", "floppy", 1);
+  setenv("BENCHFS_CHUNK_SIZE", "1m", 1);
+  errno = 0;
+  CHECK(benchfs_init(MPI_COMM_WORLD) == -1);
+  CHECK(errno == EINVAL);
+  // MPI and BenchFS still work afterwards.
+  start("memory");
+  stop();
+}
+
+TEST_CASE("an idle initialised job costs under 2% of a core per rank") {
+  start("uring");
+  MPI_Barrier(MPI_COMM_WORLD);
+  // Let the progress thread finish its spin after init.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  double before = cpu_seconds();
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double used = cpu_seconds() - before;
+  MESSAGE("rank " << rank() << " used " << used << " s of CPU in " << wall << " s idle");
+  CHECK(used / wall < 0.02);
+  MPI_Barrier(MPI_COMM_WORLD);
+  stop();
+}
+
+TEST_CASE("init works on a sub-communicator") {
+  // Only the even ranks start BenchFS; the odd ones stay out of it.
+  MPI_Comm even;
+  MPI_Comm_split(MPI_COMM_WORLD, rank() % 2, rank(), &even);
+  if (rank() % 2 == 0) {
+    setenv("BENCHFS_BACKEND", "memory", 1);
+    REQUIRE(benchfs_init(even) == 0);
+    int n;
+    MPI_Comm_size(even, &n);
+    CHECK(benchfs_size() == n);
+    int fd = benchfs_open("/sub", O_CREAT | O_RDWR, 0644);
+    CHECK(fd >= 0);
+    CHECK(benchfs_close(fd) == 0);
+    REQUIRE(benchfs_finalize() == 0);
+  }
+  MPI_Comm_free(&even);
+  MPI_Barrier(MPI_COMM_WORLD);
+}

@@ -1,0 +1,115 @@
+// Helpers shared by the MPI tests.  Each test binary runs its doctest cases
+// on every rank; cases are collective (all ranks run the same sequence).
+#pragma once
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "benchfs/benchfs.h"
+
+namespace benchfs_test {
+
+inline int rank() {
+  int r;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+inline int size() {
+  int s;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+// Byte `i` of the test pattern of a (file, seed): every byte differs by
+// position, so misplaced or stale data is caught.
+inline unsigned char pattern_byte(uint64_t seed, uint64_t i) {
+  uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ULL ^ seed * 0xD6E8FEB86659FD93ULL;
+  x ^= x >> 29;
+  return static_cast<unsigned char>(x ^ (x >> 8));
+}
+
+inline void fill_pattern(std::vector<char>& buf, uint64_t seed, uint64_t file_offset) {
+  for (size_t i = 0; i < buf.size(); ++i)
+    buf[i] = static_cast<char>(pattern_byte(seed, file_offset + i));
+}
+
+// Index of the first byte that differs from the pattern, or -1.
+inline long long first_mismatch(const std::vector<char>& buf, uint64_t seed, uint64_t file_offset,
+                                size_t len) {
+  for (size_t i = 0; i < len; ++i)
+    if (static_cast<unsigned char>(buf[i]) != pattern_byte(seed, file_offset + i))
+      return static_cast<long long>(i);
+  return -1;
+}
+
+// True on every rank iff `ok` on every rank.
+inline bool all(bool ok) {
+  int mine = ok ? 1 : 0, every = 0;
+  MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return every == 1;
+}
+
+// The backends every I/O test runs against.
+inline std::vector<std::string> backends() { return {"memory", "uring"}; }
+
+// A directory for this job's backing stores, made by rank 0 and shared by
+// all ranks (they are on one node); removed by the test's main at exit.
+inline const std::string& scratch_dir() {
+  static std::string dir = [] {
+    char buf[256] = {};
+    if (rank() == 0) {
+      const char* tmp = getenv("TMPDIR");
+      std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/benchfs-test-XXXXXX";
+      snprintf(buf, sizeof buf, "%s", tmpl.c_str());
+      if (!mkdtemp(buf)) buf[0] = 0;
+    }
+    MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return std::string(buf);
+  }();
+  return dir;
+}
+
+// Regular files anywhere below dir.
+inline size_t count_files(const std::string& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file()) ++n;
+  return n;
+}
+
+// Starts BenchFS with the given backend and chunk size (collective).
+inline void start(const std::string& backend, const char* chunk_size = "1m") {
+  REQUIRE(!scratch_dir().empty());
+  setenv("BENCHFS_BACKEND", backend.c_str(), 1);
+  setenv("BENCHFS_CHUNK_SIZE", chunk_size, 1);
+  setenv("BENCHFS_DIR", scratch_dir().c_str(), 1);
+  REQUIRE(benchfs_init(MPI_COMM_WORLD) == 0);
+}
+
+inline void stop() { REQUIRE(benchfs_finalize() == 0); }
+
+inline size_t count_dir_entries(const std::string& dir) {
+  size_t n = 0;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+}  // namespace benchfs_test

@@ -1,0 +1,524 @@
+// Tests of the chunk stores: the same cases against the memory and io_uring
+// backends, plus io_uring specifics (backing directory and files).
+#include <doctest/doctest.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/chunk_store.h"
+#include "store/memory_chunk_store.h"
+#include "store/uring_chunk_store.h"
+
+namespace benchfs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kChunk = 4096;  // memory store chunk size
+
+// Polls until `cond` holds, failing the test after 10 s.
+void poll_until(ChunkStore& s, const std::function<bool()>& cond) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!cond() && std::chrono::steady_clock::now() < deadline) {
+    s.poll();
+    if (!cond()) sched_yield();
+  }
+  REQUIRE_MESSAGE(cond(), "operation did not complete within 10 s");
+}
+
+// Starts one operation and drives poll() until its completion has run;
+// checks the completion runs exactly once and returns its result.
+int64_t run(ChunkStore& s, const std::function<void(ChunkStore::Done)>& start) {
+  int calls = 0;
+  int64_t result = INT64_MIN;
+  start([&calls, &result](int64_t r) {
+    ++calls;
+    result = r;
+  });
+  poll_until(s, [&calls] { return calls > 0; });
+  for (int i = 0; i < 3; ++i) s.poll();
+  CHECK(calls == 1);
+  CHECK_FALSE(s.busy());
+  return result;
+}
+
+int64_t do_write(ChunkStore& s, uint64_t id, uint64_t off, const std::vector<char>& data) {
+  return run(s, [&](ChunkStore::Done d) { s.write(id, off, data.data(), data.size(), std::move(d)); });
+}
+
+// Reads len bytes into a buffer pre-filled with garbage; checks result == len.
+std::vector<char> do_read(ChunkStore& s, uint64_t id, uint64_t off, size_t len) {
+  std::vector<char> buf(len, '\xAA');
+  int64_t r = run(s, [&](ChunkStore::Done d) { s.read(id, off, buf.data(), len, std::move(d)); });
+  CHECK(r == static_cast<int64_t>(len));
+  return buf;
+}
+
+int64_t do_truncate(ChunkStore& s, uint64_t id, uint64_t size) {
+  return run(s, [&](ChunkStore::Done d) { s.truncate(id, size, std::move(d)); });
+}
+
+int64_t do_remove(ChunkStore& s, uint64_t id) {
+  return run(s, [&](ChunkStore::Done d) { s.remove(id, std::move(d)); });
+}
+
+int64_t do_fsync(ChunkStore& s, uint64_t id) {
+  return run(s, [&](ChunkStore::Done d) { s.fsync(id, std::move(d)); });
+}
+
+// Distinct, position-dependent bytes (never zero) so misplaced data shows.
+std::vector<char> pattern(size_t len, unsigned seed) {
+  std::vector<char> v(len);
+  for (size_t i = 0; i < len; ++i) v[i] = static_cast<char>(1 + (i * 31 + seed * 7) % 251);
+  return v;
+}
+
+bool all_zero(const std::vector<char>& v, size_t from = 0, size_t to = SIZE_MAX) {
+  if (to > v.size()) to = v.size();
+  for (size_t i = from; i < to; ++i)
+    if (v[i] != 0) return false;
+  return true;
+}
+
+bool same(const std::vector<char>& a, size_t a_off, const std::vector<char>& b, size_t b_off,
+          size_t n) {
+  REQUIRE(a_off + n <= a.size());
+  REQUIRE(b_off + n <= b.size());
+  return std::memcmp(a.data() + a_off, b.data() + b_off, n) == 0;
+}
+
+// A unique parent directory under /tmp, removed with everything in it.
+class TempParent {
+ public:
+  TempParent() {
+    char tmpl[] = "/tmp/benchfs-unit-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    REQUIRE(p != nullptr);
+    path_ = p;
+  }
+  ~TempParent() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  return names;
+}
+
+struct MemoryBackend {
+  static constexpr bool kUring = false;
+  MemoryChunkStore mem{kChunk};
+  ChunkStore& store() { return mem; }
+  ~MemoryBackend() { mem.destroy(false); }
+};
+
+struct UringBackend {
+  static constexpr bool kUring = true;
+  TempParent parent;
+  std::string dir = parent.path() + "/store";
+  UringChunkStore uring;
+  UringBackend() { REQUIRE(uring.open(dir, 64) == 0); }
+  ~UringBackend() { uring.destroy(false); }
+  ChunkStore& store() { return uring; }
+};
+
+#define BACKENDS MemoryBackend, UringBackend
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("chunk store: write then read back", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  CHECK(s.file_count() == 0);
+  auto data = pattern(10000, 1);
+  CHECK(do_write(s, 1, 123, data) == 10000);
+  CHECK(s.file_count() == 1);
+
+  auto back = do_read(s, 1, 123, data.size());
+  CHECK(back == data);
+
+  // A sub-range in the middle.
+  auto mid = do_read(s, 1, 123 + 4000, 1000);
+  CHECK(same(mid, 0, data, 4000, 1000));
+
+  // Overwrite part of it.
+  auto over = pattern(50, 9);
+  CHECK(do_write(s, 1, 123 + 10, over) == 50);
+  auto again = do_read(s, 1, 123, data.size());
+  CHECK(same(again, 0, data, 0, 10));
+  CHECK(same(again, 10, over, 0, 50));
+  CHECK(same(again, 60, data, 60, data.size() - 60));
+}
+
+TEST_CASE_TEMPLATE("chunk store: a never-written file reads as zeros", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  auto buf = do_read(s, 42, 777, 5000);
+  CHECK(all_zero(buf));
+  CHECK(s.file_count() == 0);
+
+  // Past the end of a written file, too.
+  CHECK(do_write(s, 43, 0, pattern(100, 2)) == 100);
+  auto past = do_read(s, 43, 100000, 3000);
+  CHECK(all_zero(past));
+  // Straddling the end of the written bytes.
+  auto tail = do_read(s, 43, 50, 200);
+  CHECK(same(tail, 0, pattern(100, 2), 50, 50));
+  CHECK(all_zero(tail, 50));
+}
+
+TEST_CASE_TEMPLATE("chunk store: files are independent", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  auto a = pattern(6000, 3), c = pattern(6000, 4);
+  CHECK(do_write(s, 100, 1000, a) == 6000);
+  CHECK(do_write(s, 200, 1000, c) == 6000);
+  CHECK(s.file_count() == 2);
+  CHECK(do_read(s, 100, 1000, 6000) == a);
+  CHECK(do_read(s, 200, 1000, 6000) == c);
+  CHECK(all_zero(do_read(s, 300, 1000, 6000)));
+}
+
+TEST_CASE_TEMPLATE("chunk store: holes between writes read as zeros", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  std::vector<char> a(100, 'A'), z(100, 'Z');
+  CHECK(do_write(s, 5, 0, a) == 100);
+  CHECK(do_write(s, 5, 10000, z) == 100);
+  auto buf = do_read(s, 5, 0, 10100);
+  CHECK(same(buf, 0, a, 0, 100));
+  CHECK(all_zero(buf, 100, 10000));
+  CHECK(same(buf, 10000, z, 0, 100));
+
+  // A hole inside one chunk.
+  std::vector<char> x(10, 'x'), y(10, 'y');
+  CHECK(do_write(s, 6, 20, x) == 10);
+  CHECK(do_write(s, 6, 60, y) == 10);
+  auto small = do_read(s, 6, 0, 100);
+  CHECK(all_zero(small, 0, 20));
+  CHECK(same(small, 20, x, 0, 10));
+  CHECK(all_zero(small, 30, 60));
+  CHECK(same(small, 60, y, 0, 10));
+  CHECK(all_zero(small, 70, 100));
+}
+
+TEST_CASE_TEMPLATE("chunk store: writes straddling chunk boundaries", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  // Ends of chunk 0 and start of chunk 1.
+  auto p1 = pattern(20, 5);
+  CHECK(do_write(s, 9, kChunk - 10, p1) == 20);
+  // Spans three chunks: the end of 1, all of 2, the start of 3.
+  auto p2 = pattern(kChunk + 100, 6);
+  CHECK(do_write(s, 9, 2 * kChunk - 50, p2) == static_cast<int64_t>(p2.size()));
+
+  auto buf = do_read(s, 9, 0, 4 * kChunk);
+  CHECK(all_zero(buf, 0, kChunk - 10));
+  CHECK(same(buf, kChunk - 10, p1, 0, 20));
+  CHECK(all_zero(buf, kChunk + 10, 2 * kChunk - 50));
+  CHECK(same(buf, 2 * kChunk - 50, p2, 0, p2.size()));
+  CHECK(all_zero(buf, 3 * kChunk + 50));
+
+  // Reading pieces that straddle boundaries gives the same bytes.
+  auto piece = do_read(s, 9, kChunk - 5, 10);
+  CHECK(same(piece, 0, p1, 5, 10));
+  auto piece2 = do_read(s, 9, 3 * kChunk - 1, 2);
+  CHECK(same(piece2, 0, p2, kChunk + 49, 2));
+}
+
+TEST_CASE_TEMPLATE("chunk store: truncate shrinks, later writes extend again", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  const size_t len = 3 * kChunk + 500;
+  auto data = pattern(len, 7);
+  REQUIRE(do_write(s, 11, 0, data) == static_cast<int64_t>(len));
+
+  SUBCASE("to the middle of a chunk") {
+    CHECK(do_truncate(s, 11, 5000) == 0);
+    auto buf = do_read(s, 11, 0, len + 1000);
+    CHECK(same(buf, 0, data, 0, 5000));
+    CHECK(all_zero(buf, 5000));
+
+    // Write beyond the new end: the gap must read as zeros, not old bytes.
+    std::vector<char> w(10, 'w');
+    CHECK(do_write(s, 11, 20000, w) == 10);
+    auto after = do_read(s, 11, 0, 20010);
+    CHECK(same(after, 0, data, 0, 5000));
+    CHECK(all_zero(after, 5000, 20000));
+    CHECK(same(after, 20000, w, 0, 10));
+
+    // A write inside the truncated chunk, past the cut.
+    std::vector<char> v(4, 'v');
+    CHECK(do_write(s, 11, 6000, v) == 4);
+    auto again = do_read(s, 11, 4096, 4096);
+    CHECK(same(again, 0, data, 4096, 5000 - 4096));
+    CHECK(all_zero(again, 5000 - 4096, 6000 - 4096));
+    CHECK(same(again, 6000 - 4096, v, 0, 4));
+    CHECK(all_zero(again, 6004 - 4096));
+  }
+  SUBCASE("to a chunk boundary") {
+    CHECK(do_truncate(s, 11, 2 * kChunk) == 0);
+    auto buf = do_read(s, 11, 0, len);
+    CHECK(same(buf, 0, data, 0, 2 * kChunk));
+    CHECK(all_zero(buf, 2 * kChunk));
+  }
+  SUBCASE("to zero") {
+    CHECK(do_truncate(s, 11, 0) == 0);
+    CHECK(all_zero(do_read(s, 11, 0, len)));
+    auto fresh = pattern(100, 8);
+    CHECK(do_write(s, 11, 50, fresh) == 100);
+    auto buf = do_read(s, 11, 0, 200);
+    CHECK(all_zero(buf, 0, 50));
+    CHECK(same(buf, 50, fresh, 0, 100));
+    CHECK(all_zero(buf, 150));
+  }
+  SUBCASE("to a larger size changes nothing stored") {
+    CHECK(do_truncate(s, 11, 10 * kChunk) == 0);
+    auto buf = do_read(s, 11, 0, 10 * kChunk);
+    CHECK(same(buf, 0, data, 0, len));
+    CHECK(all_zero(buf, len));
+  }
+  SUBCASE("of an unknown file succeeds") {
+    CHECK(do_truncate(s, 999, 10) == 0);
+    CHECK(do_read(s, 11, 0, len) == data);
+  }
+}
+
+TEST_CASE_TEMPLATE("chunk store: remove drops everything", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  for (uint64_t id = 1; id <= 3; ++id) REQUIRE(do_write(s, id, id * 1000, pattern(9000, id)) == 9000);
+  CHECK(s.file_count() == 3);
+
+  CHECK(do_remove(s, 2) == 0);
+  CHECK(s.file_count() == 2);
+  CHECK(all_zero(do_read(s, 2, 0, 12000)));
+  // Others untouched.
+  CHECK(do_read(s, 1, 1000, 9000) == pattern(9000, 1));
+  CHECK(do_read(s, 3, 3000, 9000) == pattern(9000, 3));
+
+  CHECK(do_remove(s, 1) == 0);
+  CHECK(do_remove(s, 3) == 0);
+  CHECK(s.file_count() == 0);
+  CHECK(all_zero(do_read(s, 1, 0, 12000)));
+
+  // Removing an unknown or already removed file succeeds.
+  CHECK(do_remove(s, 2) == 0);
+  CHECK(do_remove(s, 12345) == 0);
+  CHECK(s.file_count() == 0);
+
+  // The id can be used again afterwards.
+  CHECK(do_write(s, 2, 0, pattern(10, 4)) == 10);
+  CHECK(s.file_count() == 1);
+  auto buf = do_read(s, 2, 0, 9000);
+  CHECK(same(buf, 0, pattern(10, 4), 0, 10));
+  CHECK(all_zero(buf, 10));
+}
+
+TEST_CASE_TEMPLATE("chunk store: fsync succeeds", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  CHECK(do_fsync(s, 77) == 0);  // unknown file
+  CHECK(do_write(s, 77, 0, pattern(5000, 1)) == 5000);
+  CHECK(do_fsync(s, 77) == 0);
+  CHECK(do_read(s, 77, 0, 5000) == pattern(5000, 1));
+}
+
+TEST_CASE_TEMPLATE("chunk store: a zero-length write stores nothing", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  char byte = 'q';
+  CHECK(run(s, [&](ChunkStore::Done d) { s.write(55, 100, &byte, 0, std::move(d)); }) == 0);
+  // file_count() is the number of files with stored bytes.
+  CHECK(s.file_count() == 0);
+  char untouched = 'u';
+  CHECK(run(s, [&](ChunkStore::Done d) { s.read(55, 100, &untouched, 0, std::move(d)); }) == 0);
+  CHECK(untouched == 'u');
+}
+
+TEST_CASE_TEMPLATE("chunk store: 100 operations in flight before polling", B, BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  const int kOps = 100;
+  const size_t kLen = kChunk + 300;  // every write straddles a boundary
+  std::vector<std::vector<char>> data;
+  for (int i = 0; i < kOps; ++i) data.push_back(pattern(kLen, static_cast<unsigned>(i)));
+
+  auto id_of = [](int i) { return static_cast<uint64_t>(1000 + i % 7); };
+  auto off_of = [kLen](int i) { return static_cast<uint64_t>(i / 7) * (kLen + 100) + 17; };
+
+  std::vector<int> calls(kOps, 0);
+  std::vector<int64_t> results(kOps, INT64_MIN);
+  int completed = 0;
+  for (int i = 0; i < kOps; ++i) {
+    s.write(id_of(i), off_of(i), data[i].data(), kLen, [&, i](int64_t r) {
+      ++calls[i];
+      results[i] = r;
+      ++completed;
+    });
+  }
+  if (B::kUring) CHECK(s.busy());
+  poll_until(s, [&] { return completed == kOps; });
+  for (int i = 0; i < 3; ++i) s.poll();
+  CHECK_FALSE(s.busy());
+  for (int i = 0; i < kOps; ++i) {
+    CAPTURE(i);
+    CHECK(calls[i] == 1);
+    CHECK(results[i] == static_cast<int64_t>(kLen));
+  }
+  CHECK(s.file_count() == 7);
+
+  // And 100 reads in flight at once.
+  std::vector<std::vector<char>> bufs(kOps, std::vector<char>(kLen, '\xAA'));
+  completed = 0;
+  std::fill(calls.begin(), calls.end(), 0);
+  for (int i = 0; i < kOps; ++i) {
+    s.read(id_of(i), off_of(i), bufs[i].data(), kLen, [&, i](int64_t r) {
+      ++calls[i];
+      results[i] = r;
+      ++completed;
+    });
+  }
+  poll_until(s, [&] { return completed == kOps; });
+  for (int i = 0; i < kOps; ++i) {
+    CAPTURE(i);
+    CHECK(calls[i] == 1);
+    CHECK(results[i] == static_cast<int64_t>(kLen));
+    CHECK(bufs[i] == data[i]);
+  }
+}
+
+TEST_CASE("memory store: no event fd, never busy") {
+  MemoryChunkStore s(kChunk);
+  CHECK(s.event_fd() == -1);
+  CHECK_FALSE(s.busy());
+  CHECK(s.poll() == 0);
+  CHECK(do_write(s, 1, 0, pattern(10, 1)) == 10);
+  CHECK(s.file_count() == 1);
+  s.destroy(false);
+  CHECK(s.file_count() == 0);
+}
+
+TEST_CASE("uring store: backing files live in the directory and go on remove") {
+  UringBackend b;
+  ChunkStore& s = b.store();
+  REQUIRE(fs::is_directory(b.dir));
+  CHECK(files_in(b.dir).empty());
+  CHECK(s.event_fd() >= 0);
+
+  const uint64_t id = 0xabcdef0123456789ULL;
+  CHECK(do_write(s, id, 0, pattern(5000, 1)) == 5000);
+  CHECK(do_write(s, 7, 1 << 20, pattern(10, 2)) == 10);
+  auto names = files_in(b.dir);
+  CHECK(names.size() == 2);
+  char expected[32];
+  std::snprintf(expected, sizeof expected, "%016" PRIx64, id);
+  CHECK(fs::exists(b.dir + "/" + expected));
+  CHECK(fs::file_size(b.dir + "/" + expected) == 5000);
+
+  // Reads and fsyncs of unknown ids create no files.
+  do_read(s, 999, 0, 100);
+  CHECK(do_fsync(s, 998) == 0);
+  CHECK(do_truncate(s, 997, 100) == 0);
+  CHECK(files_in(b.dir).size() == 2);
+
+  CHECK(do_remove(s, id) == 0);
+  CHECK_FALSE(fs::exists(b.dir + "/" + expected));
+  CHECK(do_remove(s, 7) == 0);
+  CHECK(files_in(b.dir).empty());
+  CHECK(s.file_count() == 0);
+}
+
+TEST_CASE("uring store: truncate shrinks the backing file") {
+  UringBackend b;
+  ChunkStore& s = b.store();
+  CHECK(do_write(s, 3, 0, pattern(10000, 1)) == 10000);
+  CHECK(do_truncate(s, 3, 1234) == 0);
+  char name[32];
+  std::snprintf(name, sizeof name, "%016" PRIx64, uint64_t{3});
+  CHECK(fs::file_size(b.dir + "/" + name) == 1234);
+}
+
+TEST_CASE("uring store: open fails on an existing directory") {
+  TempParent parent;
+  UringChunkStore s;
+  CHECK(s.open(parent.path(), 8) == EEXIST);
+  s.destroy(true);  // keep: the directory is not the store's
+  CHECK(fs::is_directory(parent.path()));
+}
+
+TEST_CASE("uring store: open creates missing parents") {
+  TempParent parent;
+  std::string dir = parent.path() + "/a/b/store";
+  UringChunkStore s;
+  REQUIRE(s.open(dir, 8) == 0);
+  CHECK(fs::is_directory(dir));
+  s.destroy(false);
+  CHECK_FALSE(fs::exists(dir));
+}
+
+TEST_CASE("uring store: destroy(false) removes the directory, destroy(true) keeps it") {
+  TempParent parent;
+  SUBCASE("remove") {
+    std::string dir = parent.path() + "/store";
+    UringChunkStore s;
+    REQUIRE(s.open(dir, 64) == 0);
+    CHECK(do_write(s, 1, 0, pattern(100, 1)) == 100);
+    s.destroy(false);
+    CHECK_FALSE(fs::exists(dir));
+    CHECK(fs::is_directory(parent.path()));
+  }
+  SUBCASE("keep") {
+    std::string dir = parent.path() + "/kept";
+    UringChunkStore s;
+    REQUIRE(s.open(dir, 64) == 0);
+    CHECK(do_write(s, 1, 0, pattern(100, 1)) == 100);
+    s.destroy(true);
+    CHECK(fs::is_directory(dir));
+    CHECK(files_in(dir).size() == 1);
+  }
+}
+
+TEST_CASE("uring store: destroy waits for operations in flight") {
+  TempParent parent;
+  std::string dir = parent.path() + "/store";
+  int completed = 0;
+  auto data = pattern(kChunk, 1);
+  {
+    UringChunkStore s;
+    REQUIRE(s.open(dir, 64) == 0);
+    for (int i = 0; i < 10; ++i)
+      s.write(1, static_cast<uint64_t>(i) * kChunk, data.data(), data.size(),
+              [&completed](int64_t r) {
+                CHECK(r == static_cast<int64_t>(kChunk));
+                ++completed;
+              });
+    CHECK(s.busy());
+    s.destroy(false);
+    CHECK_FALSE(s.busy());
+  }
+  CHECK(completed == 10);
+  CHECK_FALSE(fs::exists(dir));
+}
+
+}  // namespace benchfs

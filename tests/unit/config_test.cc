@@ -1,0 +1,328 @@
+// Tests of src/common/config.h: size and duration parsing, BENCHFS_* variables.
+#include "common/config.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "build-config.h"
+
+namespace benchfs {
+namespace {
+
+const char* const kVars[] = {
+    "BENCHFS_CHUNK_SIZE",  "BENCHFS_BACKEND",     "BENCHFS_DIR",
+    "BENCHFS_KEEP",        "BENCHFS_EAGER_THRESHOLD", "BENCHFS_WINDOW",
+    "BENCHFS_RPC_TIMEOUT", "BENCHFS_LOG_LEVEL",   "BENCHFS_SPIN_US",
+    "TMPDIR",
+};
+
+// Saves every variable load_config reads, clears them, and restores the
+// original environment when the test ends (pass or fail).
+class EnvGuard {
+ public:
+  EnvGuard() {
+    for (const char* name : kVars) {
+      const char* v = std::getenv(name);
+      saved_.push_back(v ? std::optional<std::string>(v) : std::nullopt);
+      ::unsetenv(name);
+    }
+  }
+  ~EnvGuard() {
+    for (size_t i = 0; i < saved_.size(); ++i) {
+      if (saved_[i]) {
+        ::setenv(kVars[i], saved_[i]->c_str(), 1);
+      } else {
+        ::unsetenv(kVars[i]);
+      }
+    }
+  }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+
+  void set(const char* name, const char* value) { REQUIRE(::setenv(name, value, 1) == 0); }
+
+ private:
+  std::vector<std::optional<std::string>> saved_;
+};
+
+// Runs load_config expecting failure; checks the message names var and value.
+void expect_invalid(EnvGuard& env, const char* name, const char* value) {
+  CAPTURE(name);
+  CAPTURE(value);
+  env.set(name, value);
+  Config c;
+  std::string error;
+  CHECK_FALSE(load_config(&c, &error));
+  CHECK(error.find(name) != std::string::npos);
+  CHECK(error.find(value) != std::string::npos);
+  ::unsetenv(name);
+}
+
+}  // namespace
+
+TEST_CASE("parse_size: plain numbers") {
+  CHECK(parse_size("0") == std::optional<uint64_t>(0));
+  CHECK(parse_size("1") == std::optional<uint64_t>(1));
+  CHECK(parse_size("4096") == std::optional<uint64_t>(4096));
+  CHECK(parse_size("007") == std::optional<uint64_t>(7));
+  CHECK(parse_size("18446744073709551615") ==
+        std::optional<uint64_t>(std::numeric_limits<uint64_t>::max()));
+}
+
+TEST_CASE("parse_size: suffixes are powers of 1024, case-insensitive") {
+  CHECK(parse_size("64k") == std::optional<uint64_t>(64ULL << 10));
+  CHECK(parse_size("64K") == std::optional<uint64_t>(64ULL << 10));
+  CHECK(parse_size("1m") == std::optional<uint64_t>(1ULL << 20));
+  CHECK(parse_size("1M") == std::optional<uint64_t>(1ULL << 20));
+  CHECK(parse_size("2g") == std::optional<uint64_t>(2ULL << 30));
+  CHECK(parse_size("2G") == std::optional<uint64_t>(2ULL << 30));
+  CHECK(parse_size("3t") == std::optional<uint64_t>(3ULL << 40));
+  CHECK(parse_size("1MB") == std::optional<uint64_t>(1ULL << 20));
+  CHECK(parse_size("8kb") == std::optional<uint64_t>(8ULL << 10));
+  CHECK(parse_size("0k") == std::optional<uint64_t>(0));
+}
+
+TEST_CASE("parse_size: rejects malformed input") {
+  CHECK_FALSE(parse_size("").has_value());
+  CHECK_FALSE(parse_size("k").has_value());
+  CHECK_FALSE(parse_size("abc").has_value());
+  CHECK_FALSE(parse_size("-1").has_value());
+  CHECK_FALSE(parse_size("+1").has_value());
+  CHECK_FALSE(parse_size(" 1").has_value());
+  CHECK_FALSE(parse_size("1 ").has_value());
+  CHECK_FALSE(parse_size("1.5m").has_value());
+  CHECK_FALSE(parse_size("1x").has_value());
+  CHECK_FALSE(parse_size("1kk").has_value());
+  CHECK_FALSE(parse_size("1mbb").has_value());
+  CHECK_FALSE(parse_size("1b").has_value());
+  CHECK_FALSE(parse_size("12k3").has_value());
+}
+
+TEST_CASE("parse_size: rejects overflow") {
+  CHECK_FALSE(parse_size("18446744073709551616").has_value());
+  CHECK_FALSE(parse_size("99999999999999999999999").has_value());
+  // 2^24 tebibytes = 2^64 bytes: one too many.
+  CHECK_FALSE(parse_size("16777216t").has_value());
+  CHECK(parse_size("16777215t") == std::optional<uint64_t>(16777215ULL << 40));
+  // 2^34 gibibytes = 2^64 bytes.
+  CHECK_FALSE(parse_size("17179869184g").has_value());
+  CHECK(parse_size("17179869183g") == std::optional<uint64_t>(17179869183ULL << 30));
+}
+
+TEST_CASE("parse_seconds") {
+  CHECK(parse_seconds("2") == std::optional<double>(2.0));
+  CHECK(parse_seconds("0.5") == std::optional<double>(0.5));
+  CHECK(parse_seconds("30") == std::optional<double>(30.0));
+  CHECK(parse_seconds("1e3") == std::optional<double>(1000.0));
+
+  CHECK_FALSE(parse_seconds("").has_value());
+  CHECK_FALSE(parse_seconds("0").has_value());
+  CHECK_FALSE(parse_seconds("0.0").has_value());
+  CHECK_FALSE(parse_seconds("-1").has_value());
+  CHECK_FALSE(parse_seconds("abc").has_value());
+  CHECK_FALSE(parse_seconds("2s").has_value());
+  CHECK_FALSE(parse_seconds("2 ").has_value());
+  CHECK_FALSE(parse_seconds("nan").has_value());
+  CHECK_FALSE(parse_seconds("inf").has_value());
+  CHECK_FALSE(parse_seconds("-inf").has_value());
+  CHECK_FALSE(parse_seconds("1e400").has_value());
+}
+
+TEST_CASE("load_config: defaults with no BENCHFS_* variables") {
+  EnvGuard env;
+  Config c;
+  std::string error;
+  REQUIRE(load_config(&c, &error));
+  CHECK(c.chunk_size == (1u << 20));
+  CHECK(c.backend == BENCHFS_DEFAULT_BACKEND);
+  CHECK(c.dir == "/tmp");
+  CHECK(c.keep == false);
+  CHECK(c.eager_threshold == (8u << 10));
+  CHECK(c.window == 16u);
+  CHECK(c.rpc_timeout == doctest::Approx(30.0));
+  CHECK(c.log_level == "warn");
+  CHECK(c.spin_us == 50u);
+}
+
+TEST_CASE("load_config: TMPDIR is the default dir, BENCHFS_DIR overrides it") {
+  EnvGuard env;
+  env.set("TMPDIR", "/scratch/tmp");
+  Config c;
+  std::string error;
+  REQUIRE(load_config(&c, &error));
+  CHECK(c.dir == "/scratch/tmp");
+
+  env.set("BENCHFS_DIR", "/data/benchfs");
+  Config d;
+  REQUIRE(load_config(&d, &error));
+  CHECK(d.dir == "/data/benchfs");
+}
+
+TEST_CASE("load_config: empty variables count as unset") {
+  EnvGuard env;
+  env.set("BENCHFS_CHUNK_SIZE", "");
+  env.set("BENCHFS_BACKEND", "");
+  env.set("BENCHFS_WINDOW", "");
+  Config c;
+  std::string error;
+  REQUIRE(load_config(&c, &error));
+  CHECK(c.chunk_size == (1u << 20));
+  CHECK(c.backend == BENCHFS_DEFAULT_BACKEND);
+  CHECK(c.window == 16u);
+}
+
+TEST_CASE("load_config: every variable is read") {
+  EnvGuard env;
+  env.set("BENCHFS_CHUNK_SIZE", "64k");
+  env.set("BENCHFS_BACKEND", "memory");
+  env.set("BENCHFS_DIR", "/var/tmp/x");
+  env.set("BENCHFS_KEEP", "1");
+  env.set("BENCHFS_EAGER_THRESHOLD", "16k");
+  env.set("BENCHFS_WINDOW", "4");
+  env.set("BENCHFS_RPC_TIMEOUT", "2.5");
+  env.set("BENCHFS_LOG_LEVEL", "debug");
+  env.set("BENCHFS_SPIN_US", "0");
+  Config c;
+  std::string error;
+  REQUIRE(load_config(&c, &error));
+  CHECK(c.chunk_size == (64u << 10));
+  CHECK(c.backend == "memory");
+  CHECK(c.dir == "/var/tmp/x");
+  CHECK(c.keep == true);
+  CHECK(c.eager_threshold == (16u << 10));
+  CHECK(c.window == 4u);
+  CHECK(c.rpc_timeout == doctest::Approx(2.5));
+  CHECK(c.log_level == "debug");
+  CHECK(c.spin_us == 0u);
+}
+
+TEST_CASE("load_config: boundary values are accepted") {
+  EnvGuard env;
+  std::string error;
+  SUBCASE("smallest chunk size") {
+    env.set("BENCHFS_CHUNK_SIZE", "4096");
+    Config c;
+    REQUIRE(load_config(&c, &error));
+    CHECK(c.chunk_size == 4096u);
+  }
+  SUBCASE("largest chunk size") {
+    env.set("BENCHFS_CHUNK_SIZE", "1g");
+    Config c;
+    REQUIRE(load_config(&c, &error));
+    CHECK(c.chunk_size == (1ULL << 30));
+  }
+  SUBCASE("keep 0") {
+    env.set("BENCHFS_KEEP", "0");
+    Config c;
+    c.keep = true;
+    REQUIRE(load_config(&c, &error));
+    CHECK(c.keep == false);
+  }
+  SUBCASE("uring backend") {
+    env.set("BENCHFS_BACKEND", "uring");
+    Config c;
+    REQUIRE(load_config(&c, &error));
+    CHECK(c.backend == "uring");
+  }
+  SUBCASE("eager threshold 0 and 64m") {
+    env.set("BENCHFS_EAGER_THRESHOLD", "0");
+    Config c;
+    REQUIRE(load_config(&c, &error));
+    CHECK(c.eager_threshold == 0u);
+    env.set("BENCHFS_EAGER_THRESHOLD", "64m");
+    Config d;
+    REQUIRE(load_config(&d, &error));
+    CHECK(d.eager_threshold == (64ULL << 20));
+  }
+  SUBCASE("window 1 and 1024") {
+    env.set("BENCHFS_WINDOW", "1");
+    Config c;
+    REQUIRE(load_config(&c, &error));
+    CHECK(c.window == 1u);
+    env.set("BENCHFS_WINDOW", "1024");
+    Config d;
+    REQUIRE(load_config(&d, &error));
+    CHECK(d.window == 1024u);
+  }
+  SUBCASE("spin 1000000") {
+    env.set("BENCHFS_SPIN_US", "1000000");
+    Config c;
+    REQUIRE(load_config(&c, &error));
+    CHECK(c.spin_us == 1000000u);
+  }
+  SUBCASE("every log level") {
+    for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+      CAPTURE(level);
+      env.set("BENCHFS_LOG_LEVEL", level);
+      Config c;
+      REQUIRE(load_config(&c, &error));
+      CHECK(c.log_level == level);
+    }
+  }
+}
+
+TEST_CASE("load_config: invalid values fail with a message naming variable and value") {
+  EnvGuard env;
+  expect_invalid(env, "BENCHFS_CHUNK_SIZE", "banana");
+  expect_invalid(env, "BENCHFS_CHUNK_SIZE", "2048");       // below 4k
+  expect_invalid(env, "BENCHFS_CHUNK_SIZE", "2g");         // above 1g
+  expect_invalid(env, "BENCHFS_CHUNK_SIZE", "5000");       // not a power of two
+  expect_invalid(env, "BENCHFS_CHUNK_SIZE", "0");
+  expect_invalid(env, "BENCHFS_BACKEND", "disk");
+  expect_invalid(env, "BENCHFS_BACKEND", "Memory");
+  expect_invalid(env, "BENCHFS_DIR", "relative/dir");
+  expect_invalid(env, "BENCHFS_KEEP", "yes");
+  expect_invalid(env, "BENCHFS_KEEP", "2");
+  expect_invalid(env, "BENCHFS_EAGER_THRESHOLD", "65m");
+  expect_invalid(env, "BENCHFS_EAGER_THRESHOLD", "lots");
+  expect_invalid(env, "BENCHFS_WINDOW", "0");
+  expect_invalid(env, "BENCHFS_WINDOW", "1025");
+  expect_invalid(env, "BENCHFS_WINDOW", "-3");
+  expect_invalid(env, "BENCHFS_RPC_TIMEOUT", "0");
+  expect_invalid(env, "BENCHFS_RPC_TIMEOUT", "-5");
+  expect_invalid(env, "BENCHFS_RPC_TIMEOUT", "soon");
+  expect_invalid(env, "BENCHFS_LOG_LEVEL", "verbose");
+  expect_invalid(env, "BENCHFS_LOG_LEVEL", "WARN");
+  expect_invalid(env, "BENCHFS_SPIN_US", "1000001");
+  expect_invalid(env, "BENCHFS_SPIN_US", "fast");
+}
+
+TEST_CASE("load_config: one bad variable among good ones still fails") {
+  EnvGuard env;
+  env.set("BENCHFS_CHUNK_SIZE", "1m");
+  env.set("BENCHFS_BACKEND", "memory");
+  env.set("BENCHFS_SPIN_US", "nope");
+  Config c;
+  std::string error;
+  CHECK_FALSE(load_config(&c, &error));
+  CHECK(error.find("BENCHFS_SPIN_US") != std::string::npos);
+  CHECK(error.find("nope") != std::string::npos);
+}
+
+TEST_CASE("EnvGuard restores the environment it found") {
+  const char* name = "BENCHFS_WINDOW";
+  const char* before = std::getenv(name);
+  std::optional<std::string> saved = before ? std::optional<std::string>(before) : std::nullopt;
+  REQUIRE(::setenv(name, "77", 1) == 0);
+  {
+    EnvGuard env;
+    CHECK(std::getenv(name) == nullptr);
+    env.set(name, "3");
+  }
+  const char* after = std::getenv(name);
+  REQUIRE(after != nullptr);
+  CHECK(std::string(after) == "77");
+  if (saved) {
+    ::setenv(name, saved->c_str(), 1);
+  } else {
+    ::unsetenv(name);
+  }
+}
+
+}  // namespace benchfs

@@ -1,0 +1,405 @@
+// Tests of src/rpc/message.h: argument encoding and the message header.
+#include "rpc/message.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace benchfs {
+namespace {
+
+// A heap copy of exactly n bytes, so reading past it is a real overrun
+// (visible to ASan/valgrind), unlike std::string's terminator and capacity.
+struct ExactBuffer {
+  explicit ExactBuffer(std::string_view s) : size(s.size()), data(new char[s.size() ? s.size() : 1]) {
+    if (!s.empty()) std::memcpy(data.get(), s.data(), s.size());
+  }
+  std::string_view view() const { return std::string_view(data.get(), size); }
+  size_t size;
+  std::unique_ptr<char[]> data;
+};
+
+MsgHeader sample_header() {
+  MsgHeader h;
+  h.opcode = static_cast<uint16_t>(Opcode::kWrite);
+  h.src_rank = 7;
+  h.status = -ENOENT;
+  h.req_id = 0x0123456789abcdefULL;
+  h.data_len = 1ULL << 33;
+  return h;
+}
+
+// Raw header bytes with the given fields, followed by `body_len` bytes.
+std::string raw_header(uint32_t magic, uint16_t opcode, uint32_t meta_len, size_t body_len) {
+  MsgHeader h;
+  h.magic = magic;
+  h.opcode = opcode;
+  h.meta_len = meta_len;
+  std::string out(sizeof(MsgHeader) + body_len, 'm');
+  std::memcpy(out.data(), &h, sizeof h);
+  return out;
+}
+
+int decode(const std::string& bytes, MsgHeader* h, std::string_view* meta) {
+  return decode_header(bytes.data(), bytes.size(), h, meta);
+}
+
+}  // namespace
+
+TEST_CASE("Encoder/Decoder: round trip of every field type") {
+  Encoder e;
+  e.u8(0).u8(0xff).u32(0).u32(0xdeadbeef).u64(0).u64(std::numeric_limits<uint64_t>::max());
+  e.i64(-1).i64(std::numeric_limits<int64_t>::min()).i64(std::numeric_limits<int64_t>::max());
+  e.str("").str("/a/b/c").str(std::string("with\0nul", 8));
+  CHECK(e.bytes().size() == 2 + 8 + 16 + 24 + 4 + 10 + 12);
+
+  ExactBuffer buf(e.bytes());
+  Decoder d(buf.view());
+  CHECK(d.u8() == 0);
+  CHECK(d.u8() == 0xff);
+  CHECK(d.u32() == 0);
+  CHECK(d.u32() == 0xdeadbeefu);
+  CHECK(d.u64() == 0);
+  CHECK(d.u64() == std::numeric_limits<uint64_t>::max());
+  CHECK(d.i64() == -1);
+  CHECK(d.i64() == std::numeric_limits<int64_t>::min());
+  CHECK(d.i64() == std::numeric_limits<int64_t>::max());
+  CHECK(d.str() == "");
+  CHECK(d.str() == "/a/b/c");
+  CHECK(d.str() == std::string("with\0nul", 8));
+  CHECK(d.ok());
+  CHECK(d.done());
+}
+
+TEST_CASE("Encoder: take() moves the bytes out") {
+  Encoder e;
+  e.u32(5).str("xy");
+  std::string copy = e.bytes();
+  std::string taken = e.take();
+  CHECK(taken == copy);
+  CHECK(taken.size() == 10);
+}
+
+TEST_CASE("encode_attr/decode_attr round trip") {
+  Attr a;
+  a.id = 0xfedcba9876543210ULL;
+  a.mode = S_IFREG | 0644;
+  a.uid = 1000;
+  a.gid = 100;
+  a.nlink = 1;
+  a.size = (1ULL << 40) + 3;
+  a.atime_ns = -5;
+  a.mtime_ns = 1700000000123456789LL;
+  a.ctime_ns = std::numeric_limits<int64_t>::max();
+
+  Encoder e;
+  e.str("/before");
+  encode_attr(e, a);
+  e.u8(42);
+  ExactBuffer buf(e.bytes());
+  Decoder d(buf.view());
+  CHECK(d.str() == "/before");
+  Attr b = decode_attr(d);
+  CHECK(d.u8() == 42);
+  REQUIRE(d.done());
+  CHECK(b.id == a.id);
+  CHECK(b.mode == a.mode);
+  CHECK(b.uid == a.uid);
+  CHECK(b.gid == a.gid);
+  CHECK(b.nlink == a.nlink);
+  CHECK(b.size == a.size);
+  CHECK(b.atime_ns == a.atime_ns);
+  CHECK(b.mtime_ns == a.mtime_ns);
+  CHECK(b.ctime_ns == a.ctime_ns);
+  CHECK(b.is_reg());
+  CHECK_FALSE(b.is_dir());
+}
+
+TEST_CASE("decode_attr on a truncated block fails") {
+  Attr a;
+  a.id = 9;
+  a.mode = S_IFDIR | 0755;
+  Encoder e;
+  encode_attr(e, a);
+  std::string full = e.take();
+  for (size_t n = 0; n < full.size(); ++n) {
+    CAPTURE(n);
+    ExactBuffer buf(std::string_view(full).substr(0, n));
+    Decoder d(buf.view());
+    decode_attr(d);
+    CHECK_FALSE(d.ok());
+  }
+  ExactBuffer buf(full);
+  Decoder d(buf.view());
+  Attr b = decode_attr(d);
+  CHECK(d.done());
+  CHECK(b.is_dir());
+  CHECK(b.id == 9);
+}
+
+TEST_CASE("Decoder: every truncation of a message fails and yields zeros") {
+  Encoder e;
+  e.u64(0x1111111111111111ULL).str("/some/path").u32(0x22222222).u8(0x33).i64(-7);
+  std::string full = e.take();
+  for (size_t n = 0; n < full.size(); ++n) {
+    CAPTURE(n);
+    ExactBuffer buf(std::string_view(full).substr(0, n));
+    Decoder d(buf.view());
+    uint64_t a = d.u64();
+    std::string s = d.str();
+    uint32_t b = d.u32();
+    uint8_t c = d.u8();
+    int64_t x = d.i64();
+    CHECK_FALSE(d.ok());
+    CHECK_FALSE(d.done());
+    // Whatever was read before the cut is right; everything after is zero.
+    CHECK((a == 0x1111111111111111ULL || a == 0));
+    CHECK((s == "/some/path" || s.empty()));
+    CHECK((b == 0x22222222u || b == 0));
+    CHECK((c == 0x33 || c == 0));
+    CHECK(x == 0);
+    if (n < 8) CHECK(a == 0);
+    if (n < 8 + 4 + 10) CHECK(s.empty());
+  }
+}
+
+TEST_CASE("Decoder: a failed read is sticky") {
+  ExactBuffer buf(std::string("\x01\x02\x03", 3));
+  Decoder d(buf.view());
+  CHECK(d.u32() == 0);  // needs 4, has 3
+  CHECK_FALSE(d.ok());
+  CHECK(d.u8() == 0);   // 3 bytes remain, but the decoder already failed
+  CHECK_FALSE(d.ok());
+  CHECK_FALSE(d.done());
+}
+
+TEST_CASE("Decoder: empty input") {
+  Decoder d(std::string_view{});
+  CHECK(d.ok());
+  CHECK(d.done());
+  CHECK(d.u8() == 0);
+  CHECK_FALSE(d.ok());
+  CHECK_FALSE(d.done());
+}
+
+TEST_CASE("Decoder: str with a huge declared length fails cleanly") {
+  for (uint32_t declared : {0xffffffffu, 0x80000000u, 1u << 20, 4u}) {
+    CAPTURE(declared);
+    Encoder e;
+    e.u32(declared);
+    e.u8('a').u8('b').u8('c');  // only 3 bytes follow
+    ExactBuffer buf(e.bytes());
+    Decoder d(buf.view());
+    std::string s = d.str();
+    CHECK(s.empty());
+    CHECK_FALSE(d.ok());
+    CHECK_FALSE(d.done());
+    CHECK(d.u8() == 0);
+  }
+  // Exactly enough bytes is fine.
+  Encoder e;
+  e.u32(3).u8('a').u8('b').u8('c');
+  ExactBuffer buf(e.bytes());
+  Decoder d(buf.view());
+  CHECK(d.str() == "abc");
+  CHECK(d.done());
+}
+
+TEST_CASE("Decoder: done() is false with trailing bytes") {
+  Encoder e;
+  e.u32(1).u8(2);
+  ExactBuffer buf(e.bytes());
+  Decoder d(buf.view());
+  CHECK(d.u32() == 1);
+  CHECK(d.ok());
+  CHECK_FALSE(d.done());
+  CHECK(d.u8() == 2);
+  CHECK(d.done());
+}
+
+TEST_CASE("encode_header/decode_header round trip") {
+  MsgHeader h = sample_header();
+  h.meta_len = 999;  // encode_header must set it from the meta it is given
+  Encoder args;
+  args.str("/dir/file").u64(77);
+  std::string meta = args.take();
+  std::string bytes = encode_header(h, meta);
+  REQUIRE(bytes.size() == sizeof(MsgHeader) + meta.size());
+
+  ExactBuffer buf(bytes);
+  MsgHeader out;
+  std::string_view got_meta;
+  REQUIRE(decode_header(buf.data.get(), buf.size, &out, &got_meta) == 0);
+  CHECK(out.magic == kMsgMagic);
+  CHECK(out.opcode == static_cast<uint16_t>(Opcode::kWrite));
+  CHECK(out.src_rank == 7);
+  CHECK(out.status == -ENOENT);
+  CHECK(out.req_id == 0x0123456789abcdefULL);
+  CHECK(out.meta_len == meta.size());
+  CHECK(out.data_len == (1ULL << 33));
+  CHECK(got_meta == meta);
+  // The meta view points into the message, right after the header.
+  CHECK(got_meta.data() == buf.data.get() + sizeof(MsgHeader));
+
+  Decoder d(got_meta);
+  CHECK(d.str() == "/dir/file");
+  CHECK(d.u64() == 77);
+  CHECK(d.done());
+}
+
+TEST_CASE("encode_header/decode_header: empty meta and every opcode") {
+  for (uint16_t op = 1; op < static_cast<uint16_t>(Opcode::kCount); ++op) {
+    CAPTURE(op);
+    MsgHeader h;
+    h.opcode = op;
+    h.req_id = op;
+    std::string bytes = encode_header(h, {});
+    CHECK(bytes.size() == sizeof(MsgHeader));
+    MsgHeader out;
+    std::string_view meta = "sentinel";
+    REQUIRE(decode(bytes, &out, &meta) == 0);
+    CHECK(out.opcode == op);
+    CHECK(out.req_id == op);
+    CHECK(out.meta_len == 0);
+    CHECK(meta.empty());
+  }
+}
+
+TEST_CASE("decode_header: accepts meta of exactly kMaxMetaLen") {
+  std::string meta(kMaxMetaLen, 'q');
+  MsgHeader h = sample_header();
+  std::string bytes = encode_header(h, meta);
+  MsgHeader out;
+  std::string_view got;
+  CHECK(decode(bytes, &out, &got) == 0);
+  CHECK(got.size() == kMaxMetaLen);
+}
+
+TEST_CASE("decode_header rejects malformed headers with EPROTO") {
+  MsgHeader out;
+  std::string_view meta;
+  const uint16_t write_op = static_cast<uint16_t>(Opcode::kWrite);
+
+  SUBCASE("null or too short") {
+    CHECK(decode_header(nullptr, 0, &out, &meta) == EPROTO);
+    CHECK(decode_header(nullptr, sizeof(MsgHeader), &out, &meta) == EPROTO);
+    std::string good = encode_header(sample_header(), "");
+    for (size_t n = 0; n < sizeof(MsgHeader); ++n) {
+      CAPTURE(n);
+      ExactBuffer buf(std::string_view(good).substr(0, n));
+      CHECK(decode_header(buf.data.get(), n, &out, &meta) == EPROTO);
+    }
+  }
+  SUBCASE("bad magic") {
+    CHECK(decode(raw_header(0, write_op, 0, 0), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic ^ 1, write_op, 0, 0), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(0x534F4CBE, write_op, 0, 0), &out, &meta) == EPROTO);  // byte-swapped
+    CHECK(decode(raw_header(kMsgMagic, write_op, 0, 0), &out, &meta) == 0);       // control
+  }
+  SUBCASE("opcode 0") {
+    CHECK(decode(raw_header(kMsgMagic, 0, 0, 0), &out, &meta) == EPROTO);
+  }
+  SUBCASE("opcode >= kCount") {
+    uint16_t count = static_cast<uint16_t>(Opcode::kCount);
+    CHECK(decode(raw_header(kMsgMagic, count, 0, 0), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, count + 1, 0, 0), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, 0xffff, 0, 0), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, count - 1, 0, 0), &out, &meta) == 0);  // control
+  }
+  SUBCASE("meta_len > kMaxMetaLen, even when the length matches") {
+    uint32_t too_big = static_cast<uint32_t>(kMaxMetaLen + 1);
+    CHECK(decode(raw_header(kMsgMagic, write_op, too_big, too_big), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 0xffffffffu, 16), &out, &meta) == EPROTO);
+  }
+  SUBCASE("length mismatch") {
+    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 9), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 11), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 0, 1), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 1, 0), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 10), &out, &meta) == 0);  // control
+    CHECK(meta.size() == 10);
+  }
+}
+
+TEST_CASE("opcode_name") {
+  std::set<std::string> names;
+  for (uint16_t op = 1; op < static_cast<uint16_t>(Opcode::kCount); ++op) {
+    std::string name = opcode_name(static_cast<Opcode>(op));
+    CHECK(name != "unknown");
+    names.insert(name);
+  }
+  CHECK(names.size() == static_cast<size_t>(Opcode::kCount) - 1);
+  CHECK(std::string(opcode_name(Opcode::kOpen)) == "open");
+  CHECK(std::string(opcode_name(Opcode::kCount)) == "unknown");
+}
+
+TEST_CASE("fuzz: random bytes never crash decode_header or Decoder") {
+  std::mt19937_64 rng(20240607);
+  std::uniform_int_distribution<size_t> len_dist(0, 200);
+  std::uniform_int_distribution<int> byte_dist(0, 255);
+  const uint16_t count = static_cast<uint16_t>(Opcode::kCount);
+  int accepted = 0;
+  for (int iter = 0; iter < 10000; ++iter) {
+    size_t len = len_dist(rng);
+    std::string bytes(len, '\0');
+    for (auto& b : bytes) b = static_cast<char>(byte_dist(rng));
+    // A third of the time make the header plausible so the later checks run.
+    if (iter % 3 == 0 && len >= sizeof(MsgHeader)) {
+      MsgHeader h;
+      std::memcpy(&h, bytes.data(), sizeof h);
+      h.magic = kMsgMagic;
+      h.opcode = static_cast<uint16_t>(1 + rng() % (count + 1));  // sometimes kCount, invalid
+      if (rng() % 2) h.meta_len = static_cast<uint32_t>(len - sizeof(MsgHeader));
+      std::memcpy(bytes.data(), &h, sizeof h);
+    }
+    ExactBuffer buf(bytes);
+
+    MsgHeader h;
+    std::string_view meta;
+    int rc = decode_header(buf.data.get(), buf.size, &h, &meta);
+    CHECK((rc == 0 || rc == EPROTO));
+    if (rc == 0) {
+      ++accepted;
+      CHECK(h.magic == kMsgMagic);
+      CHECK(h.opcode >= 1);
+      CHECK(h.opcode < count);
+      CHECK(h.meta_len <= kMaxMetaLen);
+      CHECK(meta.data() == buf.data.get() + sizeof(MsgHeader));
+      CHECK(meta.size() == buf.size - sizeof(MsgHeader));
+    }
+
+    Decoder d(buf.view());
+    size_t consumed = 0;
+    bool ok = true;
+    for (int field = 0; field < 12 && ok; ++field) {
+      switch (rng() % 5) {
+        case 0: d.u8(); if (d.ok()) consumed += 1; break;
+        case 1: d.u32(); if (d.ok()) consumed += 4; break;
+        case 2: d.u64(); if (d.ok()) consumed += 8; break;
+        case 3: d.i64(); if (d.ok()) consumed += 8; break;
+        case 4: {
+          std::string s = d.str();
+          if (d.ok()) consumed += 4 + s.size();
+          break;
+        }
+      }
+      ok = d.ok();
+    }
+    CHECK(consumed <= buf.size);
+    if (d.ok()) CHECK(d.done() == (consumed == buf.size));
+    if (!d.ok()) CHECK_FALSE(d.done());
+  }
+  // The plausible headers must have produced some accepted messages.
+  CHECK(accepted > 100);
+}
+
+}  // namespace benchfs

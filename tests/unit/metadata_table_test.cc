@@ -1,0 +1,195 @@
+// Tests of src/store/metadata_table.h.
+#include "store/metadata_table.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <string>
+
+namespace benchfs {
+namespace {
+
+Attr file_attr(uint64_t id, uint64_t size = 0) {
+  Attr a;
+  a.id = id;
+  a.mode = S_IFREG | 0644;
+  a.nlink = 1;
+  a.size = size;
+  return a;
+}
+
+Attr dir_attr(uint64_t id) {
+  Attr a;
+  a.id = id;
+  a.mode = S_IFDIR | 0755;
+  a.nlink = 2;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("MetadataTable: empty table") {
+  MetadataTable t;
+  CHECK(t.size() == 0);
+  CHECK(t.find("/") == nullptr);
+  CHECK(t.find("/a") == nullptr);
+  CHECK_FALSE(t.has_children("/"));
+  t.erase("/nothing");  // erasing an absent path is harmless
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("MetadataTable: insert, find, erase") {
+  MetadataTable t;
+  Attr& inserted = t.insert("/a", file_attr(11, 100));
+  CHECK(inserted.id == 11);
+  CHECK(t.size() == 1);
+
+  Attr* a = t.find("/a");
+  REQUIRE(a != nullptr);
+  CHECK(a == &inserted);
+  CHECK(a->id == 11);
+  CHECK(a->size == 100);
+  CHECK(a->is_reg());
+
+  // Lookups are exact: no prefix or normalisation games.
+  CHECK(t.find("/a/") == nullptr);
+  CHECK(t.find("/ab") == nullptr);
+  CHECK(t.find("a") == nullptr);
+  CHECK(t.find("/") == nullptr);
+
+  t.insert("/b", dir_attr(12));
+  CHECK(t.size() == 2);
+  REQUIRE(t.find("/b") != nullptr);
+  CHECK(t.find("/b")->is_dir());
+
+  t.erase("/a");
+  CHECK(t.size() == 1);
+  CHECK(t.find("/a") == nullptr);
+  CHECK(t.find("/b") != nullptr);
+  t.erase("/a");  // twice
+  CHECK(t.size() == 1);
+}
+
+TEST_CASE("MetadataTable: find returns a mutable entry") {
+  MetadataTable t;
+  t.insert("/f", file_attr(1));
+  Attr* a = t.find("/f");
+  REQUIRE(a != nullptr);
+  a->size = 4096;
+  a->mtime_ns = 123;
+  Attr* again = t.find("/f");
+  REQUIRE(again != nullptr);
+  CHECK(again->size == 4096);
+  CHECK(again->mtime_ns == 123);
+}
+
+TEST_CASE("MetadataTable: pointers stay valid while other entries are inserted") {
+  MetadataTable t;
+  t.insert("/keep", file_attr(7));
+  Attr* keep = t.find("/keep");
+  for (int i = 0; i < 1000; ++i) t.insert("/many/" + std::to_string(i), file_attr(100 + i));
+  CHECK(t.size() == 1001);
+  CHECK(keep == t.find("/keep"));
+  CHECK(keep->id == 7);
+  for (int i = 0; i < 1000; ++i) {
+    Attr* a = t.find("/many/" + std::to_string(i));
+    REQUIRE(a != nullptr);
+    CHECK(a->id == static_cast<uint64_t>(100 + i));
+  }
+}
+
+TEST_CASE("MetadataTable: has_children tracks entries by parent") {
+  MetadataTable t;
+  CHECK_FALSE(t.has_children("/d"));
+  t.insert("/d/x", file_attr(1));
+  CHECK(t.has_children("/d"));
+  // Only the direct parent, and the parent itself need not be held here.
+  CHECK(t.find("/d") == nullptr);
+  CHECK_FALSE(t.has_children("/"));
+  CHECK_FALSE(t.has_children("/d/x"));
+  CHECK_FALSE(t.has_children("/dd"));
+  CHECK_FALSE(t.has_children("/d/"));
+
+  t.insert("/d/y", file_attr(2));
+  t.insert("/d/sub/z", file_attr(3));
+  CHECK(t.has_children("/d"));
+  CHECK(t.has_children("/d/sub"));
+
+  t.erase("/d/x");
+  CHECK(t.has_children("/d"));  // /d/y is still there
+  t.erase("/d/y");
+  CHECK_FALSE(t.has_children("/d"));  // /d/sub/z is a grandchild, not a child
+  CHECK(t.has_children("/d/sub"));
+  t.erase("/d/sub/z");
+  CHECK_FALSE(t.has_children("/d/sub"));
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("MetadataTable: erasing the last child clears has_children") {
+  MetadataTable t;
+  t.insert("/dir", dir_attr(1));
+  t.insert("/dir/only", file_attr(2));
+  CHECK(t.has_children("/dir"));
+  t.erase("/dir/only");
+  CHECK_FALSE(t.has_children("/dir"));
+  CHECK(t.find("/dir") != nullptr);
+  // Re-adding a child sets it again.
+  t.insert("/dir/again", file_attr(3));
+  CHECK(t.has_children("/dir"));
+}
+
+TEST_CASE("MetadataTable: erasing an absent sibling leaves children alone") {
+  MetadataTable t;
+  t.insert("/p/a", file_attr(1));
+  t.erase("/p/b");  // never inserted
+  CHECK(t.has_children("/p"));
+  CHECK(t.find("/p/a") != nullptr);
+}
+
+TEST_CASE("MetadataTable: entries directly under the root") {
+  MetadataTable t;
+  t.insert("/top", file_attr(1));
+  CHECK(t.has_children("/"));
+  t.insert("/other", dir_attr(2));
+  t.erase("/top");
+  CHECK(t.has_children("/"));
+  t.erase("/other");
+  CHECK_FALSE(t.has_children("/"));
+}
+
+TEST_CASE("MetadataTable: the root entry is not its own child") {
+  MetadataTable t;
+  t.insert("/", dir_attr(0));
+  CHECK(t.size() == 1);
+  REQUIRE(t.find("/") != nullptr);
+  CHECK(t.find("/")->is_dir());
+  CHECK_FALSE(t.has_children("/"));
+  CHECK_FALSE(t.has_children(""));
+
+  t.insert("/x", file_attr(5));
+  CHECK(t.has_children("/"));
+  t.erase("/");
+  CHECK(t.find("/") == nullptr);
+  CHECK(t.size() == 1);
+  // Erasing the root must not disturb the index of its children.
+  CHECK(t.has_children("/"));
+  t.erase("/x");
+  CHECK_FALSE(t.has_children("/"));
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("MetadataTable: erase then insert the same path") {
+  MetadataTable t;
+  t.insert("/r/f", file_attr(1, 10));
+  t.erase("/r/f");
+  CHECK(t.find("/r/f") == nullptr);
+  t.insert("/r/f", file_attr(2, 20));
+  Attr* a = t.find("/r/f");
+  REQUIRE(a != nullptr);
+  CHECK(a->id == 2);
+  CHECK(a->size == 20);
+  CHECK(t.has_children("/r"));
+  CHECK(t.size() == 1);
+}
+
+}  // namespace benchfs
