@@ -17,9 +17,11 @@
 #ifndef BENCHFS_BENCHFS_H
 #define BENCHFS_BENCHFS_H
 
+#include <dirent.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -60,11 +62,32 @@ int     benchfs_fsync(int fd);
 int     benchfs_stat(const char *path, struct stat *st);
 int     benchfs_fstat(int fd, struct stat *st);
 int     benchfs_unlink(const char *path);
+int     benchfs_truncate(const char *path, off_t length);
+int     benchfs_ftruncate(int fd, off_t length);
+int     benchfs_chmod(const char *path, mode_t mode);
+/* mode: F_OK, or any of R_OK, W_OK, X_OK, checked against the caller's
+ * effective uid and gid (root passes R_OK and W_OK always, X_OK if any x bit). */
+int     benchfs_access(const char *path, int mode);
+/* Moves a file or directory.  An existing target file is replaced; an
+ * existing empty target directory is replaced by a directory; a non-empty
+ * directory is ENOTEMPTY as a target and EXDEV as a source (not supported). */
+int     benchfs_rename(const char *oldpath, const char *newpath);
+/* Capacity and free space summed over all servers. */
+int     benchfs_statvfs(const char *path, struct statvfs *buf);
 
 /* --- Directories -------------------------------------------------------- */
 
 int benchfs_mkdir(const char *path, mode_t mode);
 int benchfs_rmdir(const char *path);
+
+/* Directory listing: every entry exactly once with d_name and d_type ("."
+ * and ".." included).  The returned dirent is valid until the next
+ * benchfs_readdir or benchfs_closedir on the same stream.  End of the
+ * listing returns NULL with errno unchanged. */
+typedef struct benchfs_dir benchfs_dir;
+benchfs_dir   *benchfs_opendir(const char *path);
+struct dirent *benchfs_readdir(benchfs_dir *dir);
+int            benchfs_closedir(benchfs_dir *dir);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 
 #include "api/instance.h"
 #include "benchfs/benchfs.h"
@@ -260,4 +263,139 @@ extern "C" int benchfs_rmdir(const char* path) {
     return inst.client->rmdir(p);
   });
   return result(err, 0);
+}
+
+namespace {
+
+// Normalises path and runs fn(instance, normalised path).
+template <typename Fn>
+int with_path(const char* path, Fn fn) {
+  return with_instance([&](Instance& inst) {
+    if (!path) return EFAULT;
+    std::string p;
+    if (int e = normalize_path(path, &p)) return e;
+    return fn(inst, p);
+  });
+}
+
+}  // namespace
+
+extern "C" int benchfs_truncate(const char* path, off_t length) {
+  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+    if (length < 0) return EINVAL;
+    return inst.client->truncate(p, static_cast<uint64_t>(length), nullptr);
+  });
+  return result(err, 0);
+}
+
+extern "C" int benchfs_ftruncate(int fd, off_t length) {
+  int err = with_instance([&](Instance& inst) {
+    auto f = lookup(inst, fd);
+    if (!f) return EBADF;
+    if (!writable(*f) || f->is_dir || length < 0) return EINVAL;  // as Linux
+    return inst.client->truncate(f->path, static_cast<uint64_t>(length), f.get());
+  });
+  return result(err, 0);
+}
+
+extern "C" int benchfs_chmod(const char* path, mode_t mode) {
+  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+    return inst.client->chmod(p, mode);
+  });
+  return result(err, 0);
+}
+
+extern "C" int benchfs_access(const char* path, int mode) {
+  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+    if (mode & ~(R_OK | W_OK | X_OK)) return EINVAL;
+    return inst.client->access(p, mode);
+  });
+  return result(err, 0);
+}
+
+extern "C" int benchfs_rename(const char* oldpath, const char* newpath) {
+  int err = with_instance([&](Instance& inst) {
+    if (!oldpath || !newpath) return EFAULT;
+    std::string from, to;
+    if (int e = normalize_path(oldpath, &from)) return e;
+    if (int e = normalize_path(newpath, &to)) return e;
+    return inst.client->rename(from, to);
+  });
+  return result(err, 0);
+}
+
+extern "C" int benchfs_statvfs(const char* path, struct statvfs* buf) {
+  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+    if (!buf) return EFAULT;
+    Attr a;
+    if (int e = inst.client->stat(p, &a)) return e;
+    FsStats s;
+    if (int e = inst.client->statfs(&s)) return e;
+    const uint64_t frag = 4096;
+    std::memset(buf, 0, sizeof *buf);
+    buf->f_bsize = static_cast<unsigned long>(inst.config.chunk_size);
+    buf->f_frsize = frag;
+    buf->f_blocks = static_cast<fsblkcnt_t>(s.capacity / frag);
+    buf->f_bfree = static_cast<fsblkcnt_t>(s.free / frag);
+    buf->f_bavail = buf->f_bfree;
+    // Metadata entries are limited only by memory: report what is used and
+    // a large number free.
+    buf->f_files = static_cast<fsfilcnt_t>(s.entries + (1ULL << 40));
+    buf->f_ffree = static_cast<fsfilcnt_t>(1ULL << 40);
+    buf->f_favail = buf->f_ffree;
+    buf->f_fsid = 0xBE4C;
+    buf->f_namemax = NAME_MAX;
+    return 0;
+  });
+  return result(err, 0);
+}
+
+struct benchfs_dir {
+  benchfs::DirListing listing;
+  struct dirent entry;
+};
+
+extern "C" benchfs_dir* benchfs_opendir(const char* path) {
+  benchfs_dir* dir = nullptr;
+  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+    auto d = std::make_unique<benchfs_dir>();
+    if (int e = inst.client->opendir(p, &d->listing)) return e;
+    dir = d.release();
+    return 0;
+  });
+  if (err) {
+    errno = err;
+    return nullptr;
+  }
+  return dir;
+}
+
+extern "C" struct dirent* benchfs_readdir(benchfs_dir* dir) {
+  struct dirent* out = nullptr;
+  int err = with_instance([&](Instance& inst) {
+    if (!dir) return EBADF;
+    DirListing::Entry e;
+    int r = inst.client->readdir(dir->listing, &e);
+    if (r == ENOENT) return 0;  // end of the listing: NULL, errno unchanged
+    if (r) return r;
+    struct dirent& d = dir->entry;
+    std::memset(&d, 0, sizeof d);
+    d.d_ino = e.id;
+    d.d_type = S_ISDIR(e.mode) ? DT_DIR : S_ISREG(e.mode) ? DT_REG : DT_UNKNOWN;
+    d.d_reclen = sizeof d;
+    std::snprintf(d.d_name, sizeof d.d_name, "%s", e.name.c_str());
+    out = &d;
+    return 0;
+  });
+  if (err) errno = err;
+  return out;
+}
+
+extern "C" int benchfs_closedir(benchfs_dir* dir) {
+  if (!dir) {
+    errno = EBADF;
+    return -1;
+  }
+  delete dir;
+  return 0;
 }

@@ -20,6 +20,7 @@ struct Instance {
   MPI_Comm comm = MPI_COMM_NULL;
   int rank = 0;
   int size = 0;
+  std::string job_tag;  // names this job's backing directories
   std::unique_ptr<ProgressEngine> engine;
   std::unique_ptr<Client> client;
 

@@ -88,6 +88,7 @@ int init(MPI_Comm user_comm) {
                   static_cast<unsigned long long>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec);
   }
   MPI_Bcast(tag, sizeof tag, MPI_CHAR, 0, inst->comm);
+  inst->job_tag = tag;
 
   raise_fd_limit();
   auto store = make_chunk_store(inst->config, inst->rank, tag, &error);
@@ -134,6 +135,8 @@ int finalize() {
   if (!finalized) MPI_Barrier(inst.comm);
   inst.engine->stop();
   inst.engine->server().store().destroy(inst.config.keep);
+  // The job directory goes with the last rank directory in it.
+  if (!inst.config.keep) ::rmdir(job_directory(inst.config, inst.job_tag).c_str());
   inst.client.reset();
   inst.engine.reset();
   if (!finalized) MPI_Comm_free(&inst.comm);

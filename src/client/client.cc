@@ -71,13 +71,14 @@ int Client::stat(const std::string& path, Attr* attr) {
   return d.done() ? 0 : EPROTO;
 }
 
-int Client::for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, uint64_t arg,
-                                  bool with_arg) {
-  uint64_t chunks = chunk_count(size, config_.chunk_size);
-  uint64_t servers = std::min<uint64_t>(chunks, static_cast<uint64_t>(nranks_));
+int Client::for_chunk_range(uint64_t file_id, uint64_t first, uint64_t last, Opcode op,
+                            uint64_t arg, bool with_arg) {
+  if (last < first) return 0;
+  // Consecutive chunks sit on consecutive servers: N chunks cover them all.
+  uint64_t servers = std::min<uint64_t>(last - first + 1, static_cast<uint64_t>(nranks_));
   std::vector<Call> calls(servers);
   for (uint64_t k = 0; k < servers; ++k) {
-    calls[k].target = chunk_owner(file_id, k, nranks_);
+    calls[k].target = chunk_owner(file_id, first + k, nranks_);
     calls[k].op = op;
     Encoder e;
     e.u64(file_id);
@@ -85,6 +86,13 @@ int Client::for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, ui
     calls[k].meta = e.take();
   }
   return run(calls.data(), calls.size());
+}
+
+int Client::for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, uint64_t arg,
+                                  bool with_arg) {
+  uint64_t chunks = chunk_count(size, config_.chunk_size);
+  if (chunks == 0) return 0;
+  return for_chunk_range(file_id, 0, chunks - 1, op, arg, with_arg);
 }
 
 int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file) {
@@ -239,11 +247,7 @@ int Client::mkdir(const std::string& path, mode_t mode) {
   return run_one(c);
 }
 
-int Client::rmdir(const std::string& path) {
-  if (path == "/") return EBUSY;
-  Attr a;
-  if (int err = stat(path, &a)) return err;
-  if (!a.is_dir()) return ENOTDIR;
+int Client::has_children(const std::string& path, bool* any) {
   // Entries of a directory live on the servers that own their paths: ask all.
   std::vector<Call> calls(nranks_);
   for (int r = 0; r < nranks_; ++r) {
@@ -252,17 +256,217 @@ int Client::rmdir(const std::string& path) {
     calls[r].meta = Encoder().str(path).take();
   }
   if (int err = run(calls.data(), calls.size())) return err;
+  *any = false;
   for (auto& c : calls) {
     Decoder d(c.reply_meta);
-    uint8_t any = d.u8();
+    uint8_t some = d.u8();
     if (!d.done()) return EPROTO;
-    if (any) return ENOTEMPTY;
+    if (some) *any = true;
   }
+  return 0;
+}
+
+int Client::rmdir(const std::string& path) {
+  if (path == "/") return EBUSY;
+  Attr a;
+  if (int err = stat(path, &a)) return err;
+  if (!a.is_dir()) return ENOTDIR;
+  bool any = false;
+  if (int err = has_children(path, &any)) return err;
+  if (any) return ENOTEMPTY;
   Call c;
   c.target = metadata_owner_of(path);
   c.op = Opcode::kRmdir;
   c.meta = Encoder().str(path).take();
   return run_one(c);
+}
+
+
+int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_file) {
+  Call c;
+  c.target = metadata_owner_of(path);
+  c.op = Opcode::kTruncate;
+  c.meta = Encoder().str(path).u64(length).take();
+  if (int err = run_one(c)) return err;
+  Decoder d(c.reply_meta);
+  uint64_t id = d.u64(), old_size = d.u64();
+  if (!d.done()) return EPROTO;
+  if (open_file) {
+    // This rank's own unreported writes past the new end are gone too.
+    uint64_t w = open_file->written_end.load();
+    while (w > length && !open_file->written_end.compare_exchange_weak(w, length)) {
+    }
+    open_file->known_size = length;
+  }
+  if (old_size <= length) return 0;  // grown: the new bytes are a hole
+  uint64_t cs = config_.chunk_size;
+  return for_chunk_range(id, length / cs, (old_size - 1) / cs, Opcode::kTruncateData, length,
+                         true);
+}
+
+int Client::chmod(const std::string& path, mode_t mode) {
+  Call c;
+  c.target = metadata_owner_of(path);
+  c.op = Opcode::kChmod;
+  c.meta = Encoder().str(path).u32(static_cast<uint32_t>(mode & 07777)).take();
+  return run_one(c);
+}
+
+int Client::access(const std::string& path, int mode) {
+  Attr a;
+  if (int err = stat(path, &a)) return err;
+  if (mode == F_OK) return 0;
+  uid_t uid = geteuid();
+  if (uid == 0) {
+    // Root may read and write anything, and execute what anyone may.
+    if ((mode & X_OK) && !a.is_dir() && !(a.mode & 0111)) return EACCES;
+    return 0;
+  }
+  unsigned shift;
+  if (a.uid == uid) {
+    shift = 6;
+  } else {
+    bool in_group = a.gid == getegid();
+    if (!in_group) {
+      std::vector<gid_t> groups(static_cast<size_t>(std::max(0, getgroups(0, nullptr))));
+      int n = getgroups(static_cast<int>(groups.size()), groups.data());
+      for (int i = 0; i < n && !in_group; ++i) in_group = groups[i] == a.gid;
+    }
+    shift = in_group ? 3 : 0;
+  }
+  unsigned granted = (a.mode >> shift) & 7;
+  unsigned wanted = ((mode & R_OK) ? 4 : 0) | ((mode & W_OK) ? 2 : 0) | ((mode & X_OK) ? 1 : 0);
+  return (granted & wanted) == wanted ? 0 : EACCES;
+}
+
+int Client::rename(const std::string& from, const std::string& to) {
+  if (from == "/" || to == "/") return EBUSY;
+  Attr src;
+  if (int err = stat(from, &src)) return err;
+  if (from == to) return 0;
+  if (to.compare(0, from.size() + 1, from + "/") == 0) return EINVAL;  // into itself
+  if (int err = check_parent(to)) return err;
+  bool any = false;
+  if (src.is_dir()) {
+    // The entries under a directory live on the owners of their paths; a
+    // rename would move all of them.  Not supported: EXDEV, so tools such
+    // as mv fall back to copy and delete.
+    if (int err = has_children(from, &any)) return err;
+    if (any) return EXDEV;
+  }
+  Attr dst;
+  int err = stat(to, &dst);
+  if (err == 0) {
+    if (dst.is_dir() && !src.is_dir()) return EISDIR;
+    if (!dst.is_dir() && src.is_dir()) return ENOTDIR;
+    if (dst.is_dir()) {
+      if (int e = has_children(to, &any)) return e;
+      if (any) return ENOTEMPTY;
+    }
+  } else if (err != ENOENT) {
+    return err;
+  }
+  // Insert under the new name (replacing a target) at its owner, then drop
+  // the old name at its owner.  The file id, and with it the data, stays.
+  Call insert;
+  insert.target = metadata_owner_of(to);
+  insert.op = Opcode::kRenameInsert;
+  Encoder e;
+  e.str(to);
+  encode_attr(e, src);
+  insert.meta = e.take();
+  if (int e2 = run_one(insert)) return e2;
+  Decoder d(insert.reply_meta);
+  uint8_t replaced = d.u8();
+  uint64_t old_id = d.u64(), old_size = d.u64();
+  uint8_t old_was_dir = d.u8();
+  if (!d.done()) return EPROTO;
+  Call remove;
+  remove.target = metadata_owner_of(from);
+  remove.op = Opcode::kRenameRemove;
+  remove.meta = Encoder().str(from).u64(src.id).take();
+  // ENOENT: another rank renamed or removed the old name meanwhile; the
+  // file is under the new name either way.
+  if (int e2 = run_one(remove); e2 && e2 != ENOENT) return e2;
+  if (replaced && !old_was_dir)
+    return for_each_chunk_server(old_id, old_size, Opcode::kRemoveData, 0, false);
+  return 0;
+}
+
+int Client::statfs(FsStats* stats) {
+  std::vector<Call> calls(nranks_);
+  for (int r = 0; r < nranks_; ++r) {
+    calls[r].target = r;
+    calls[r].op = Opcode::kStatfs;
+  }
+  if (int err = run(calls.data(), calls.size())) return err;
+  *stats = FsStats{};
+  for (auto& c : calls) {
+    Decoder d(c.reply_meta);
+    uint64_t total = d.u64(), free = d.u64(), entries = d.u64();
+    if (!d.done()) return EPROTO;
+    stats->capacity += total;
+    stats->free += free;
+    stats->entries += entries;
+  }
+  return 0;
+}
+
+int Client::opendir(const std::string& path, DirListing* listing) {
+  Attr a;
+  if (int err = stat(path, &a)) return err;
+  if (!a.is_dir()) return ENOTDIR;
+  Attr parent = a;
+  if (path != "/" && stat(parent_path(path), &parent) != 0) parent = a;
+  listing->path = path;
+  listing->id = a.id;
+  listing->parent_id = parent.id;
+  return 0;
+}
+
+int Client::readdir(DirListing& l, DirListing::Entry* entry) {
+  if (l.stage < 2) {
+    *entry = DirListing::Entry{l.stage == 0 ? "." : "..", S_IFDIR,
+                               l.stage == 0 ? l.id : l.parent_id};
+    ++l.stage;
+    return 0;
+  }
+  constexpr uint64_t kPageBytes = 64 << 10;
+  while (l.next == l.page.size()) {
+    if (l.server >= nranks_) return ENOENT;
+    if (!l.server_more) {
+      ++l.server;
+      l.after.clear();
+      l.server_more = true;
+      continue;
+    }
+    std::vector<char> buf(kPageBytes);
+    Call c;
+    c.target = l.server;
+    c.op = Opcode::kReadDir;
+    c.meta = Encoder().str(l.path).str(l.after).u64(kPageBytes).take();
+    c.recv_buf = buf.data();
+    c.recv_cap = buf.size();
+    if (int err = run_one(c)) return err;
+    Decoder meta(c.reply_meta);
+    l.server_more = meta.u8() != 0;
+    if (!meta.done()) return EPROTO;
+    l.page.clear();
+    l.next = 0;
+    Decoder d(std::string_view(buf.data(), c.recv_len));
+    while (d.ok() && !d.done()) {
+      DirListing::Entry e;
+      e.mode = d.u32();
+      e.id = d.u64();
+      e.name = d.str();
+      if (d.ok()) l.page.push_back(std::move(e));
+    }
+    if (!d.ok()) return EPROTO;
+    if (!l.page.empty()) l.after = l.page.back().name;
+    else l.server_more = false;
+  }
+  *entry = std::move(l.page[l.next++]);
+  return 0;
 }
 
 }  // namespace benchfs

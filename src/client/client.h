@@ -40,6 +40,32 @@ struct OpenFile {
   std::atomic<uint64_t> known_size{0};
 };
 
+// A directory being listed: pages of entries fetched from one server after
+// the other, so no listing is ever held whole.
+struct DirListing {
+  struct Entry {
+    std::string name;
+    uint32_t mode;
+    uint64_t id;
+  };
+  std::string path;
+  uint64_t id = 0;         // the directory's own id
+  uint64_t parent_id = 0;
+  int stage = 0;           // 0: ".", 1: "..", 2: the servers' entries
+  int server = 0;          // server whose entries are being listed
+  std::string after;       // last name received from that server
+  bool server_more = true; // that server has entries after `after`
+  std::vector<Entry> page;
+  size_t next = 0;         // next entry of page to return
+};
+
+// Sums over every server.
+struct FsStats {
+  uint64_t capacity = 0;
+  uint64_t free = 0;
+  uint64_t entries = 0;
+};
+
 class Client {
  public:
   Client(ProgressEngine& engine, const Config& config, mode_t umask);
@@ -58,6 +84,17 @@ class Client {
   int unlink(const std::string& path);
   int mkdir(const std::string& path, mode_t mode);
   int rmdir(const std::string& path);
+  // Sets the size; shrinking reclaims the chunks past it on every server.
+  // `open_file`, when the caller truncates through an fd, is kept consistent.
+  int truncate(const std::string& path, uint64_t length, OpenFile* open_file);
+  int chmod(const std::string& path, mode_t mode);
+  // F_OK or R_OK/W_OK/X_OK against the caller's effective ids.
+  int access(const std::string& path, int mode);
+  int rename(const std::string& from, const std::string& to);
+  int statfs(FsStats* stats);
+  int opendir(const std::string& path, DirListing* listing);
+  // Next entry, or ENOENT at the end.
+  int readdir(DirListing& listing, DirListing::Entry* entry);
 
  private:
   // Runs the calls with at most config.window in flight; returns the first
@@ -68,6 +105,12 @@ class Client {
   // ENOENT if the parent of path is missing, ENOTDIR if it is not a directory.
   int check_parent(const std::string& path);
   int report_written(OpenFile& file);
+  // True in *any if some server holds an entry under directory path.
+  int has_children(const std::string& path, bool* any);
+  // Sends `op` with the file's id to every server holding a chunk with an
+  // index in [first, last].
+  int for_chunk_range(uint64_t file_id, uint64_t first, uint64_t last, Opcode op, uint64_t arg,
+                      bool with_arg);
   // Sends `op` for the file's id to every server holding a chunk of the
   // first `size` bytes.
   int for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, uint64_t arg,

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <unistd.h>
 #include <limits>
 #include <vector>
 
@@ -136,6 +137,16 @@ bool load_config(Config* c, std::string* error) {
       return false;
     }
     c->spin_us = static_cast<unsigned>(*s);
+  }
+  c->memory_limit = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                    static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (const char* v = env("BENCHFS_MEMORY_LIMIT")) {
+    auto s = parse_size(v);
+    if (!s || *s == 0) {
+      *error = bad("BENCHFS_MEMORY_LIMIT", v, "a size such as 512m or 4g");
+      return false;
+    }
+    c->memory_limit = *s;
   }
   return true;
 }

@@ -13,6 +13,12 @@ const char* opcode_name(Opcode op) {
     case Opcode::kMkdir: return "mkdir";
     case Opcode::kRmdir: return "rmdir";
     case Opcode::kHasChildren: return "has_children";
+    case Opcode::kTruncate: return "truncate";
+    case Opcode::kChmod: return "chmod";
+    case Opcode::kReadDir: return "readdir";
+    case Opcode::kStatfs: return "statfs";
+    case Opcode::kRenameInsert: return "rename_insert";
+    case Opcode::kRenameRemove: return "rename_remove";
     case Opcode::kWrite: return "write";
     case Opcode::kRead: return "read";
     case Opcode::kTruncateData: return "truncate_data";

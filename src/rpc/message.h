@@ -23,6 +23,12 @@ enum class Opcode : uint16_t {
   kMkdir,         // path, mode, uid, gid -> -
   kRmdir,         // path -> -
   kHasChildren,   // path -> u8 (sent to every server)
+  kTruncate,      // path, size -> id, old size
+  kChmod,         // path, mode -> -
+  kReadDir,       // path, after (name), max bytes -> u8 more; payload: {u32 mode, u64 id, str name}*
+  kStatfs,        // - -> u64 capacity, u64 free, u64 entries (sent to every server)
+  kRenameInsert,  // path, Attr, u8 want_dir -> u8 replaced, u64 id, u64 size (at the new path's owner)
+  kRenameRemove,  // path, id -> - (at the old path's owner; removes the entry only if id matches)
   // Data, sent to chunk_owner(id, chunk).
   kWrite,         // id, offset + payload -> u64 written
   kRead,          // id, offset, length -> payload

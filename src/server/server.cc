@@ -56,6 +56,12 @@ void Server::handle(ServerOp* op) {
     case Opcode::kMkdir: return handle_mkdir(op, d);
     case Opcode::kRmdir: return handle_rmdir(op, d);
     case Opcode::kHasChildren: return handle_has_children(op, d);
+    case Opcode::kTruncate: return handle_truncate(op, d);
+    case Opcode::kChmod: return handle_chmod(op, d);
+    case Opcode::kReadDir: return handle_readdir(op, d);
+    case Opcode::kStatfs: return handle_statfs(op, d);
+    case Opcode::kRenameInsert: return handle_rename_insert(op, d);
+    case Opcode::kRenameRemove: return handle_rename_remove(op, d);
     case Opcode::kWrite: return handle_write(op, d);
     case Opcode::kRead: return handle_read(op, d);
     case Opcode::kTruncateData: return handle_truncate_data(op, d);
@@ -170,6 +176,94 @@ void Server::handle_has_children(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
   op->reply_meta = Encoder().u8(table_.has_children(path) ? 1 : 0).take();
+  reply(op, 0);
+}
+
+void Server::handle_truncate(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  uint64_t size = d.u64();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  Attr* a = table_.find(path);
+  if (!a) return reply(op, ENOENT);
+  if (a->is_dir()) return reply(op, EISDIR);
+  op->reply_meta = Encoder().u64(a->id).u64(a->size).take();
+  a->size = size;
+  a->mtime_ns = a->ctime_ns = now_ns();
+  reply(op, 0);
+}
+
+void Server::handle_chmod(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  uint32_t mode = d.u32();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  Attr* a = table_.find(path);
+  if (!a) return reply(op, ENOENT);
+  a->mode = (a->mode & S_IFMT) | (mode & 07777);
+  a->ctime_ns = now_ns();
+  reply(op, 0);
+}
+
+void Server::handle_readdir(ServerOp* op, Decoder& d) {
+  std::string path = d.str(), after = d.str();
+  uint64_t max_bytes = d.u64();
+  if (!d.done() || !valid_path(path) || max_bytes > kMaxReadLen) return reply(op, EPROTO);
+  // A page of this server's entries under `path`, in name order, that fits
+  // in max_bytes; the client asks again after the last name it got.
+  Encoder page;
+  bool more = false;
+  table_.list(path, after, [&](const std::string& name, const MetadataTable::DirEntry& e) {
+    if (page.bytes().size() + 4 + 8 + 4 + name.size() > max_bytes) {
+      more = true;
+      return false;
+    }
+    page.u32(e.mode).u64(e.id).str(name);
+    return true;
+  });
+  op->storage.assign(page.bytes().begin(), page.bytes().end());
+  op->out_data = op->storage.data();
+  op->out_len = op->storage.size();
+  op->reply_meta = Encoder().u8(more ? 1 : 0).take();
+  reply(op, 0);
+}
+
+void Server::handle_statfs(ServerOp* op, Decoder& d) {
+  if (!d.done()) return reply(op, EPROTO);
+  uint64_t total = 0, free = 0;
+  if (int err = store_->capacity(&total, &free)) return reply(op, err);
+  op->reply_meta = Encoder().u64(total).u64(free).u64(table_.size()).take();
+  reply(op, 0);
+}
+
+void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  Attr moved = decode_attr(d);
+  if (!d.done() || !valid_path(path) || path == "/") return reply(op, EPROTO);
+  Encoder e;
+  if (Attr* old = table_.find(path)) {
+    // The client checked emptiness of a directory target before; types
+    // must still match here, where it counts.
+    if (old->is_dir() && !moved.is_dir()) return reply(op, EISDIR);
+    if (!old->is_dir() && moved.is_dir()) return reply(op, ENOTDIR);
+    if (old->id == moved.id) return reply(op, 0);  // already there (a retry)
+    if (old->is_dir() && table_.has_children(path)) return reply(op, ENOTEMPTY);
+    e.u8(1).u64(old->id).u64(old->size).u8(old->is_dir() ? 1 : 0);
+    table_.erase(path);
+  } else {
+    e.u8(0).u64(0).u64(0).u8(0);
+  }
+  moved.ctime_ns = now_ns();
+  table_.insert(path, moved);
+  op->reply_meta = e.take();
+  reply(op, 0);
+}
+
+void Server::handle_rename_remove(ServerOp* op, Decoder& d) {
+  std::string path = d.str();
+  uint64_t id = d.u64();
+  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  Attr* a = table_.find(path);
+  if (!a || a->id != id) return reply(op, ENOENT);
+  table_.erase(path);
   reply(op, 0);
 }
 

@@ -61,6 +61,12 @@ class Server {
   void handle_mkdir(ServerOp* op, Decoder& d);
   void handle_rmdir(ServerOp* op, Decoder& d);
   void handle_has_children(ServerOp* op, Decoder& d);
+  void handle_truncate(ServerOp* op, Decoder& d);
+  void handle_chmod(ServerOp* op, Decoder& d);
+  void handle_readdir(ServerOp* op, Decoder& d);
+  void handle_statfs(ServerOp* op, Decoder& d);
+  void handle_rename_insert(ServerOp* op, Decoder& d);
+  void handle_rename_remove(ServerOp* op, Decoder& d);
   void handle_write(ServerOp* op, Decoder& d);
   void handle_read(ServerOp* op, Decoder& d);
   void handle_truncate_data(ServerOp* op, Decoder& d);

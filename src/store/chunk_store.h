@@ -31,6 +31,9 @@ class ChunkStore {
   // Makes the file's bytes durable (a real fsync for the uring backend).
   virtual void fsync(uint64_t file_id, Done done) = 0;
 
+  // Capacity and free bytes of this server's storage.  0 or an errno.
+  virtual int capacity(uint64_t* total, uint64_t* free) const = 0;
+
   // Completes finished operations; returns how many completed.
   virtual unsigned poll() = 0;
   // An fd that becomes readable when poll() has work, or -1.
@@ -42,6 +45,9 @@ class ChunkStore {
   // Removes the store's backing directory unless told to keep it.
   virtual void destroy(bool keep) = 0;
 };
+
+// The directory holding every rank's backing directory of a job (uring).
+std::string job_directory(const Config& config, const std::string& job_tag);
 
 // Creates the backend named by config.backend for this rank; on failure
 // returns null and sets *error.  `job_tag` makes the backing directory unique.

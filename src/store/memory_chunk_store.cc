@@ -1,5 +1,6 @@
 #include "store/memory_chunk_store.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -8,6 +9,21 @@ namespace benchfs {
 
 void MemoryChunkStore::write(uint64_t id, uint64_t offset, const void* buf, size_t len, Done done) {
   if (len == 0) return done(0);
+  // Bytes this write adds: a chunk grows to its highest written byte.
+  uint64_t growth = 0;
+  auto f = files_.find(id);
+  for (uint64_t pos = offset; pos < offset + len;) {
+    uint64_t index = pos / chunk_size_, in_chunk = pos % chunk_size_;
+    uint64_t end = std::min<uint64_t>(chunk_size_, in_chunk + (offset + len - pos));
+    uint64_t have = 0;
+    if (f != files_.end()) {
+      auto c = f->second.find(index);
+      if (c != f->second.end()) have = c->second.size();
+    }
+    if (end > have) growth += end - have;
+    pos += end - in_chunk;
+  }
+  if (used_ + growth > limit_) return done(-ENOSPC);
   try {
     Chunks& chunks = files_[id];
     size_t done_bytes = 0;
@@ -16,7 +32,10 @@ void MemoryChunkStore::write(uint64_t id, uint64_t offset, const void* buf, size
       uint64_t index = pos / chunk_size_, in_chunk = pos % chunk_size_;
       size_t n = std::min<uint64_t>(chunk_size_ - in_chunk, len - done_bytes);
       std::vector<char>& chunk = chunks[index];
-      if (chunk.size() < in_chunk + n) chunk.resize(in_chunk + n);
+      if (chunk.size() < in_chunk + n) {
+        used_ += in_chunk + n - chunk.size();
+        chunk.resize(in_chunk + n);
+      }
       std::memcpy(chunk.data() + in_chunk, static_cast<const char*>(buf) + done_bytes, n);
       done_bytes += n;
     }
@@ -53,10 +72,14 @@ void MemoryChunkStore::truncate(uint64_t id, uint64_t size, Done done) {
   if (f != files_.end()) {
     Chunks& chunks = f->second;
     uint64_t first_dropped = (size + chunk_size_ - 1) / chunk_size_;
-    chunks.erase(chunks.lower_bound(first_dropped), chunks.end());
+    for (auto c = chunks.lower_bound(first_dropped); c != chunks.end();) {
+      used_ -= c->second.size();
+      c = chunks.erase(c);
+    }
     if (size % chunk_size_) {
       auto c = chunks.find(size / chunk_size_);
       if (c != chunks.end() && c->second.size() > size % chunk_size_) {
+        used_ -= c->second.size() - size % chunk_size_;
         c->second.resize(size % chunk_size_);
         c->second.shrink_to_fit();
       }
@@ -67,7 +90,11 @@ void MemoryChunkStore::truncate(uint64_t id, uint64_t size, Done done) {
 }
 
 void MemoryChunkStore::remove(uint64_t id, Done done) {
-  files_.erase(id);
+  auto f = files_.find(id);
+  if (f != files_.end()) {
+    for (auto& [index, chunk] : f->second) used_ -= chunk.size();
+    files_.erase(f);
+  }
   done(0);
 }
 

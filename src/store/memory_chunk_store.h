@@ -11,7 +11,8 @@ namespace benchfs {
 
 class MemoryChunkStore final : public ChunkStore {
  public:
-  explicit MemoryChunkStore(uint64_t chunk_size) : chunk_size_(chunk_size) {}
+  // Stores at most `limit` bytes; writes beyond fail with ENOSPC.
+  MemoryChunkStore(uint64_t chunk_size, uint64_t limit) : chunk_size_(chunk_size), limit_(limit) {}
 
   void write(uint64_t file_id, uint64_t offset, const void* buf, size_t len, Done done) override;
   void read(uint64_t file_id, uint64_t offset, void* buf, size_t len, Done done) override;
@@ -22,12 +23,23 @@ class MemoryChunkStore final : public ChunkStore {
   int event_fd() const override { return -1; }
   bool busy() const override { return false; }
   size_t file_count() const override { return files_.size(); }
-  void destroy(bool) override { files_.clear(); }
+  void destroy(bool) override {
+    files_.clear();
+    used_ = 0;
+  }
+  int capacity(uint64_t* total, uint64_t* free) const override {
+    *total = limit_;
+    *free = limit_ > used_ ? limit_ - used_ : 0;
+    return 0;
+  }
+  uint64_t used() const { return used_; }
 
  private:
   // A chunk's vector holds bytes up to the highest one written in it.
   using Chunks = std::map<uint64_t, std::vector<char>>;
   uint64_t chunk_size_;
+  uint64_t limit_;
+  uint64_t used_ = 0;  // bytes held in chunk vectors
   std::unordered_map<uint64_t, Chunks> files_;
 };
 

@@ -10,7 +10,7 @@ Attr* MetadataTable::find(const std::string& path) {
 }
 
 Attr& MetadataTable::insert(const std::string& path, const Attr& attr) {
-  if (path != "/") children_[parent_path(path)][base_name(path)] = attr.mode;
+  if (path != "/") children_[parent_path(path)][base_name(path)] = DirEntry{attr.mode, attr.id};
   return entries_.emplace(path, attr).first->second;
 }
 

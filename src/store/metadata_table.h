@@ -22,10 +22,25 @@ class MetadataTable {
   bool has_children(const std::string& dir) const;
   size_t size() const { return entries_.size(); }
 
+  struct DirEntry {
+    uint32_t mode;
+    uint64_t id;
+  };
+  // Calls fn(name, entry) for the entries held here under `dir` whose names
+  // sort after `after` ("" = from the start), in name order, until fn
+  // returns false.
+  template <typename Fn>
+  void list(const std::string& dir, const std::string& after, Fn fn) const {
+    auto it = children_.find(dir);
+    if (it == children_.end()) return;
+    for (auto e = it->second.upper_bound(after); e != it->second.end(); ++e)
+      if (!fn(e->first, e->second)) return;
+  }
+
  private:
   std::unordered_map<std::string, Attr> entries_;
-  // parent -> (name -> mode), for entries held here.
-  std::unordered_map<std::string, std::map<std::string, uint32_t>> children_;
+  // parent -> (name -> entry), for entries held here.
+  std::unordered_map<std::string, std::map<std::string, DirEntry>> children_;
 };
 
 }  // namespace benchfs

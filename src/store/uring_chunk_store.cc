@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -215,6 +216,14 @@ unsigned UringChunkStore::poll() {
   return completed;
 }
 
+int UringChunkStore::capacity(uint64_t* total, uint64_t* free) const {
+  struct statvfs vfs;
+  if (::statvfs(dir_.c_str(), &vfs) != 0) return errno;
+  *total = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+  *free = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  return 0;
+}
+
 void UringChunkStore::destroy(bool keep) {
   while (in_flight_ > 0) {
     io_uring_submit_and_wait(&ring_, 1);
@@ -227,11 +236,16 @@ void UringChunkStore::destroy(bool keep) {
   }
 }
 
+std::string job_directory(const Config& config, const std::string& job_tag) {
+  return config.dir + "/benchfs-" + job_tag;
+}
+
 std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank,
                                              const std::string& job_tag, std::string* error) {
-  if (config.backend == "memory") return std::make_unique<MemoryChunkStore>(config.chunk_size);
+  if (config.backend == "memory")
+    return std::make_unique<MemoryChunkStore>(config.chunk_size, config.memory_limit);
   auto store = std::make_unique<UringChunkStore>();
-  std::string dir = config.dir + "/benchfs-" + job_tag + "/rank" + std::to_string(rank);
+  std::string dir = job_directory(config, job_tag) + "/rank" + std::to_string(rank);
   int err = store->open(dir, 256);
   if (err) {
     *error = "cannot open the uring chunk store in " + dir + ": " + std::strerror(err);

@@ -34,6 +34,7 @@ class UringChunkStore final : public ChunkStore {
   bool busy() const override { return in_flight_ > 0; }
   size_t file_count() const override { return files_.size(); }
   void destroy(bool keep) override;
+  int capacity(uint64_t* total, uint64_t* free) const override;
 
  private:
   struct BackingFile {

@@ -127,7 +127,7 @@ std::vector<std::string> files_in(const std::string& dir) {
 
 struct MemoryBackend {
   static constexpr bool kUring = false;
-  MemoryChunkStore mem{kChunk};
+  MemoryChunkStore mem{kChunk, 1ULL << 30};
   ChunkStore& store() { return mem; }
   ~MemoryBackend() { mem.destroy(false); }
 };
@@ -409,7 +409,7 @@ TEST_CASE_TEMPLATE("chunk store: 100 operations in flight before polling", B, BA
 }
 
 TEST_CASE("memory store: no event fd, never busy") {
-  MemoryChunkStore s(kChunk);
+  MemoryChunkStore s(kChunk, 1ULL << 30);
   CHECK(s.event_fd() == -1);
   CHECK_FALSE(s.busy());
   CHECK(s.poll() == 0);
@@ -519,6 +519,35 @@ TEST_CASE("uring store: destroy waits for operations in flight") {
   }
   CHECK(completed == 10);
   CHECK_FALSE(fs::exists(dir));
+}
+
+TEST_CASE("memory chunk store: the cap gives ENOSPC and frees with truncate and remove") {
+  MemoryChunkStore s(4096, 3 * 4096);
+  std::vector<char> buf(4096, 'm');
+  auto write = [&](uint64_t id, uint64_t off, size_t len) {
+    int64_t result = 1;
+    s.write(id, off, buf.data(), len, [&](int64_t r) { result = r; });
+    return result;
+  };
+  CHECK(write(1, 0, 4096) == 4096);
+  CHECK(write(1, 4096, 4096) == 4096);
+  CHECK(write(2, 0, 4096) == 4096);
+  uint64_t total = 0, free = 0;
+  REQUIRE(s.capacity(&total, &free) == 0);
+  CHECK(total == 3 * 4096);
+  CHECK(free == 0);
+  CHECK(write(3, 0, 1) == -ENOSPC);
+  CHECK(write(1, 100, 50) == 50);  // overwriting stored bytes needs no room
+  CHECK(s.file_count() == 2);      // the refused write stored nothing
+  s.truncate(1, 4096, [](int64_t) {});
+  CHECK(s.used() == 2 * 4096);
+  CHECK(write(3, 0, 4096) == 4096);
+  s.remove(2, [](int64_t) {});
+  s.remove(3, [](int64_t) {});
+  s.truncate(1, 10, [](int64_t) {});
+  CHECK(s.used() == 10);
+  REQUIRE(s.capacity(&total, &free) == 0);
+  CHECK(free == 3 * 4096 - 10);
 }
 
 }  // namespace benchfs

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <vector>
 
 namespace benchfs {
 namespace {
@@ -190,6 +191,36 @@ TEST_CASE("MetadataTable: erase then insert the same path") {
   CHECK(a->size == 20);
   CHECK(t.has_children("/r"));
   CHECK(t.size() == 1);
+}
+
+TEST_CASE("MetadataTable: list pages through a directory in name order") {
+  MetadataTable t;
+  t.insert("/d", dir_attr(1));
+  for (int i = 0; i < 10; ++i) t.insert("/d/f" + std::to_string(i), file_attr(100 + i));
+  t.insert("/d/sub", dir_attr(50));
+  t.insert("/other/x", file_attr(7));  // not under /d
+  std::vector<std::string> names;
+  std::string after;
+  // Pages of 3: every entry exactly once, in order, sub-directory typed.
+  for (;;) {
+    int taken = 0;
+    t.list("/d", after, [&](const std::string& name, const MetadataTable::DirEntry& e) {
+      if (taken == 3) return false;
+      names.push_back(name);
+      if (name == "sub") CHECK(S_ISDIR(e.mode));
+      else CHECK(e.id == 100 + std::stoull(name.substr(1)));
+      ++taken;
+      return true;
+    });
+    if (taken == 0) break;
+    after = names.back();
+  }
+  REQUIRE(names.size() == 11);
+  for (size_t i = 1; i < names.size(); ++i) CHECK(names[i - 1] < names[i]);
+  CHECK(names.back() == "sub");
+  int none = 0;
+  t.list("/missing", "", [&](const std::string&, const MetadataTable::DirEntry&) { return ++none, true; });
+  CHECK(none == 0);
 }
 
 }  // namespace benchfs
