@@ -21,6 +21,22 @@ namespace {
 
 std::shared_mutex g_lifecycle;
 std::unique_ptr<Instance> g_instance;
+int g_self_keyval = MPI_KEYVAL_INVALID;
+
+int finalize();
+
+// MPI_Finalize deletes the attributes of MPI_COMM_SELF first, while MPI
+// still works: a BenchFS the program did not finalize goes down there,
+// collectively, as with benchfs_finalize (IOR and mdtest rely on it).
+int on_mpi_finalize(MPI_Comm, int, void*, void*) {
+  bool running;
+  {
+    std::shared_lock<std::shared_mutex> lock(g_lifecycle);
+    running = g_instance != nullptr;
+  }
+  if (running) finalize();
+  return MPI_SUCCESS;
+}
 
 // All ranks learn whether any rank failed, so they fail together.
 int agree(int err, MPI_Comm comm) {
@@ -114,6 +130,9 @@ int init(MPI_Comm user_comm) {
   umask(mask);
   inst->client = std::make_unique<Client>(*inst->engine, inst->config, mask);
   MPI_Barrier(inst->comm);
+  if (g_self_keyval == MPI_KEYVAL_INVALID)
+    MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, on_mpi_finalize, &g_self_keyval, nullptr);
+  MPI_Comm_set_attr(MPI_COMM_SELF, g_self_keyval, nullptr);
   log().info("started on {} ranks, chunk size {}, {} backend", inst->size,
              inst->config.chunk_size, inst->config.backend);
   g_instance = std::move(inst);
@@ -171,6 +190,12 @@ extern "C" int benchfs_finalize(void) {
     errno = err;
     return -1;
   }
+  // Stopped by hand: MPI_Finalize has nothing left to do (its callback
+  // finds no instance).  Deleting runs the callback, outside our lock.
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && g_self_keyval != MPI_KEYVAL_INVALID)
+    MPI_Comm_delete_attr(MPI_COMM_SELF, g_self_keyval);
   return 0;
 }
 

@@ -113,11 +113,11 @@ int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file
   if (int err = run_one(c)) return err;
   Decoder d(c.reply_meta);
   Attr a = decode_attr(d);
-  uint64_t truncated_from = d.u64();
+  uint64_t truncated_from = d.u64(), old_id = d.u64();
   if (!d.done()) return EPROTO;
   if (truncated_from > 0) {
-    // O_TRUNC: the owner set the size to 0; reclaim the bytes everywhere.
-    if (int err = for_each_chunk_server(a.id, truncated_from, Opcode::kTruncateData, 0, true))
+    // O_TRUNC: the file has a new id; the old id's chunks go everywhere.
+    if (int err = for_each_chunk_server(old_id, truncated_from, Opcode::kRemoveData, 0, false))
       return err;
   }
   file->path = path;

@@ -16,7 +16,7 @@ namespace benchfs {
 
 enum class Opcode : uint16_t {
   // Metadata, sent to metadata_owner(path).
-  kOpen = 1,      // path, flags, mode, uid, gid -> Attr, truncated_from
+  kOpen = 1,      // path, flags, mode, uid, gid -> Attr, truncated_from, old id
   kStat,          // path -> Attr
   kUnlink,        // path -> id, size
   kCloseUpdate,   // path, id, written_end, wrote -> -

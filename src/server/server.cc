@@ -79,15 +79,24 @@ void Server::handle_open(ServerOp* op, Decoder& d) {
   uint32_t flags = d.u32(), mode = d.u32(), uid = d.u32(), gid = d.u32();
   if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
   int accmode = static_cast<int>(flags) & O_ACCMODE;
-  uint64_t truncated_from = 0;
+  uint64_t truncated_from = 0, old_id = 0;
   Attr* a = table_.find(path);
   if (a) {
     if ((flags & O_CREAT) && (flags & O_EXCL)) return reply(op, EEXIST);
     if (a->is_dir() && accmode != O_RDONLY) return reply(op, EISDIR);
     if ((flags & O_TRUNC) && a->is_reg() && accmode != O_RDONLY && a->size > 0) {
+      // The emptied file gets new storage (a new id); the caller reclaims
+      // the old id's chunks.  Ranks opening after this one write to the new
+      // id, so that reclaim can never erase their data (IOR opens a shared
+      // file with O_TRUNC from every rank at once).
       truncated_from = a->size;
-      a->size = 0;
-      a->mtime_ns = a->ctime_ns = now_ns();
+      old_id = a->id;
+      Attr fresh = *a;
+      fresh.id = new_file_id();
+      fresh.size = 0;
+      fresh.mtime_ns = fresh.ctime_ns = now_ns();
+      table_.erase(path);
+      a = &table_.insert(path, fresh);
     }
   } else {
     if (!(flags & O_CREAT)) return reply(op, ENOENT);
@@ -102,7 +111,7 @@ void Server::handle_open(ServerOp* op, Decoder& d) {
   }
   Encoder e;
   encode_attr(e, *a);
-  e.u64(truncated_from);
+  e.u64(truncated_from).u64(old_id);
   op->reply_meta = e.take();
   reply(op, 0);
 }

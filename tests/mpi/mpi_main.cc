@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 #include <mpi.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <cstdio>
 
@@ -32,10 +34,20 @@ int main(int argc, char** argv) {
   MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   MPI_Barrier(MPI_COMM_WORLD);
   const std::string scratch = benchfs_test::scratch_dir();  // collective
+  MPI_Finalize();  // also stops a BenchFS a test left running
   if (rank == 0) {
+    // Every rank's backing directory must be gone (each rank removes its
+    // own at the end of its finalize: allow them a moment).
+    size_t left = 0;
+    for (int i = 0; i < 100 && (left = benchfs_test::count_files(scratch)) > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (left) {
+      std::fprintf(stderr, "FAIL: %zu backing files left under %s after MPI_Finalize\n", left,
+                   scratch.c_str());
+      any = 1;
+    }
     std::error_code ec;
     std::filesystem::remove_all(scratch, ec);
   }
-  MPI_Finalize();
   return any ? 1 : 0;
 }
