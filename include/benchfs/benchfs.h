@@ -89,6 +89,14 @@ benchfs_dir   *benchfs_opendir(const char *path);
 struct dirent *benchfs_readdir(benchfs_dir *dir);
 int            benchfs_closedir(benchfs_dir *dir);
 
+/* --- Statistics --------------------------------------------------------- */
+
+/* Prints this rank's counters (operations by kind, bytes, requests served,
+ * local vs remote, latency percentiles) to out.  Not collective.  With
+ * BENCHFS_STATS=1, benchfs_finalize prints every rank's and the aggregate
+ * on rank 0.  -1 and errno ENODEV before init, EFAULT for a NULL out. */
+int benchfs_stats_print(FILE *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #include "benchfs/benchfs.h"
 #include "common/log.h"
 #include "rpc/transport.h"
+#include "server/stats.h"
 #include "store/chunk_store.h"
 
 namespace benchfs {
@@ -139,6 +140,22 @@ int init(MPI_Comm user_comm) {
   return 0;
 }
 
+// BENCHFS_STATS=1: rank 0 prints every rank's counters and their sum.
+void report_stats(Instance& inst) {
+  RankStats mine = inst.engine->stats();
+  std::vector<RankStats> all(inst.rank == 0 ? inst.size : 0);
+  MPI_Gather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, 0, inst.comm);
+  if (inst.rank != 0) return;
+  RankStats sum;
+  for (int r = 0; r < inst.size; ++r) {
+    std::string title = "benchfs stats rank " + std::to_string(r);
+    print_stats(stderr, all[r], title.c_str(), false);
+    sum.merge(all[r]);
+  }
+  std::string title = "benchfs stats all " + std::to_string(inst.size) + " ranks";
+  print_stats(stderr, sum, title.c_str(), true);
+}
+
 int finalize() {
   std::unique_lock<std::shared_mutex> lock(g_lifecycle);
   if (!g_instance) return ENODEV;
@@ -150,6 +167,7 @@ int finalize() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Barrier(inst.comm);  // every rank's client is done
+  if (inst.config.stats && !finalized) report_stats(inst);
   inst.engine->close_endpoints();           // peers still progress: flush
   if (!finalized) MPI_Barrier(inst.comm);
   inst.engine->stop();
@@ -227,4 +245,19 @@ extern "C" int benchfs_size(void) {
     return -1;
   }
   return size;
+}
+
+extern "C" int benchfs_stats_print(FILE* out) {
+  int err = with_instance([&](Instance& inst) {
+    if (!out) return EFAULT;
+    RankStats s = inst.engine->stats();
+    std::string title = "benchfs stats rank " + std::to_string(inst.rank);
+    print_stats(out, s, title.c_str(), true);
+    return 0;
+  });
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  return 0;
 }

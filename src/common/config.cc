@@ -95,6 +95,14 @@ bool load_config(Config* c, std::string* error) {
     }
     c->keep = k == "1";
   }
+  if (const char* v = env("BENCHFS_STATS")) {
+    std::string k(v);
+    if (k != "0" && k != "1") {
+      *error = bad("BENCHFS_STATS", v, "0 or 1");
+      return false;
+    }
+    c->stats = k == "1";
+  }
   if (const char* v = env("BENCHFS_EAGER_THRESHOLD")) {
     auto s = parse_size(v);
     if (!s || *s > (64ULL << 20)) {

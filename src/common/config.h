@@ -26,6 +26,7 @@ struct Config {
   double rpc_timeout = 30.0;            // BENCHFS_RPC_TIMEOUT: seconds before ETIMEDOUT
   std::string log_level = "warn";       // BENCHFS_LOG_LEVEL
   unsigned spin_us = 50;                // BENCHFS_SPIN_US: progress thread spins this long before sleeping
+  bool stats = false;                   // BENCHFS_STATS: print statistics at finalize
   uint64_t memory_limit = 0;            // BENCHFS_MEMORY_LIMIT: memory backend cap per rank (0 = RAM size)
 };
 

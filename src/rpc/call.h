@@ -53,6 +53,7 @@ struct Call {
   bool reply_done = false;
   bool receiving = false;  // a rendezvous reply payload is being received
   std::chrono::steady_clock::time_point deadline;
+  std::chrono::steady_clock::time_point started;
   CallWaiter* waiter = nullptr;
 };
 

@@ -162,13 +162,16 @@ bool ProgressEngine::sleep_until_work() {
 
 void ProgressEngine::start_call(Call* c) {
   c->id = ++next_id_;
+  c->started = Clock::now();
+  ++stats_.calls[static_cast<size_t>(c->op)];
+  if (c->op == Opcode::kWrite) stats_.bytes_written += c->send_len;
   c->send_done = c->reply_done = c->receiving = false;
   c->status = 0;
   c->recv_len = 0;
   if (c->target == transport_->rank()) {
     // Local fast path: the request never crosses UCX, and a read lands
     // straight in the caller's buffer.
-    ++local_calls_;
+    ++stats_.local_calls;
     c->send_done = true;
     auto* op = new ServerOp;
     op->header.opcode = static_cast<uint16_t>(c->op);
@@ -181,7 +184,7 @@ void ProgressEngine::start_call(Call* c) {
     server_->handle(op);  // may complete c before returning: c is not touched after
     return;
   }
-  ++remote_calls_;
+  ++stats_.remote_calls;
   c->deadline = Clock::now() + timeout_;
   in_flight_.emplace(c->id, c);
   MsgHeader h;
@@ -265,7 +268,21 @@ void ProgressEngine::finish_reply(Call* c) {
 }
 
 void ProgressEngine::maybe_complete(Call* c) {
-  if (c->send_done && c->reply_done) c->waiter->complete();  // c belongs to its caller now
+  if (!c->send_done || !c->reply_done) return;
+  size_t kind = static_cast<size_t>(c->op);
+  stats_.latency[kind].add(
+      static_cast<uint64_t>(std::chrono::nanoseconds(Clock::now() - c->started).count()));
+  if (c->op == Opcode::kRead && c->status == 0) stats_.bytes_read += c->recv_len;
+  c->waiter->complete();  // c belongs to its caller now
+}
+
+RankStats ProgressEngine::stats() {
+  RankStats copy;
+  run_on_progress_thread([&] {
+    copy = stats_;
+    for (size_t k = 1; k < kOpcodes; ++k) copy.served[k] = server_->served(static_cast<Opcode>(k));
+  });
+  return copy;
 }
 
 void ProgressEngine::finish_server_op(ServerOp* op) {

@@ -20,6 +20,7 @@
 #include "rpc/call.h"
 #include "rpc/transport.h"
 #include "server/server.h"
+#include "server/stats.h"
 
 namespace benchfs {
 
@@ -46,11 +47,10 @@ class ProgressEngine {
   // Stops and joins the thread.
   void stop();
 
-  // Counters (read on the progress thread through run_on_progress_thread).
   Server& server() { return *server_; }
   Transport& transport() { return *transport_; }
-  uint64_t local_calls() const { return local_calls_; }
-  uint64_t remote_calls() const { return remote_calls_; }
+  // A copy of this rank's counters (any thread but the progress thread).
+  RankStats stats();
 
  private:
   void run();
@@ -82,8 +82,7 @@ class ProgressEngine {
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, Call*> in_flight_;
   std::chrono::steady_clock::time_point next_timeout_check_;
-  uint64_t local_calls_ = 0;
-  uint64_t remote_calls_ = 0;
+  RankStats stats_;
 };
 
 }  // namespace benchfs

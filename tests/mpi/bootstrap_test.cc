@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <thread>
 
+#include "api/instance.h"
+#include "common/placement.h"
 #include "mpi_test.h"
 
 using namespace benchfs_test;
@@ -117,4 +119,37 @@ TEST_CASE("init works on a sub-communicator") {
   }
   MPI_Comm_free(&even);
   MPI_Barrier(MPI_COMM_WORLD);
+}
+
+namespace {
+uint64_t endpoints_created() {
+  uint64_t n = 0;
+  benchfs::with_instance([&](benchfs::Instance& inst) {
+    inst.engine->run_on_progress_thread([&] { n = inst.engine->transport().endpoints_created(); });
+    return 0;
+  });
+  return n;
+}
+}  // namespace
+
+TEST_CASE("endpoints are created on first use, one per peer talked to") {
+  start("memory");
+  CHECK(endpoints_created() == 0);  // init connects to nobody
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (size() > 1) {
+    // A path whose metadata lives on the next rank: one endpoint, reused.
+    int next = (rank() + 1) % size();
+    std::string p;
+    for (int i = 0; benchfs::metadata_owner(p = "/ep." + std::to_string(i), size()) != next; ++i) {
+    }
+    struct stat st;
+    for (int k = 0; k < 3; ++k) CHECK(benchfs_stat(p.c_str(), &st) == -1);
+    CHECK(errno == ENOENT);
+    MPI_Barrier(MPI_COMM_WORLD);
+    // This rank asked the next one and answered the previous one (whose
+    // replies need an endpoint too): with 2 ranks that is one peer.
+    CHECK(endpoints_created() == (size() == 2 ? 1u : 2u));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  stop();
 }

@@ -310,3 +310,29 @@ TEST_CASE("errors of the data path leave every rank working") {
   CHECK(benchfs_unlink(p.c_str()) == 0);
   stop();
 }
+
+TEST_CASE("statistics count this rank's requests and bytes") {
+  start("memory");
+  std::string p = "/stats" + std::to_string(rank());
+  int fd = benchfs_open(p.c_str(), O_CREAT | O_RDWR, 0644);
+  REQUIRE(fd >= 0);
+  std::vector<char> buf(3 * MiB, 's');
+  REQUIRE(benchfs_pwrite(fd, buf.data(), buf.size(), 0) == static_cast<ssize_t>(buf.size()));
+  REQUIRE(benchfs_pread(fd, buf.data(), buf.size(), 0) == static_cast<ssize_t>(buf.size()));
+  REQUIRE(benchfs_close(fd) == 0);
+  char text[8192] = {};
+  FILE* out = fmemopen(text, sizeof text - 1, "w");
+  REQUIRE(benchfs_stats_print(out) == 0);
+  std::fclose(out);
+  std::string s(text);
+  INFO(s);
+  CHECK(s.find("3.0 MiB written") != std::string::npos);
+  CHECK(s.find("3.0 MiB read") != std::string::npos);
+  CHECK(s.find("write") != std::string::npos);
+  CHECK(benchfs_stats_print(nullptr) == -1);
+  CHECK(errno == EFAULT);
+  REQUIRE(benchfs_unlink(p.c_str()) == 0);
+  stop();
+  CHECK(benchfs_stats_print(stderr) == -1);
+  CHECK(errno == ENODEV);
+}

@@ -1,0 +1,43 @@
+// Per-rank counters and latency histograms, kept by the progress thread
+// (so they need no atomics) and read as snapshots.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+
+#include "rpc/message.h"
+
+namespace benchfs {
+
+// Latencies in log-spaced buckets: bucket i holds values below 2^((i+1)/4)
+// ns, i.e. 19% wide, enough for medians and tails.
+struct Histogram {
+  static constexpr int kBuckets = 192;
+  uint64_t count[kBuckets] = {};
+
+  void add(uint64_t ns);
+  void merge(const Histogram& other);
+  uint64_t total() const;
+  // Upper bound of the bucket holding the p-quantile (0 < p <= 1), in ns.
+  double quantile(double p) const;
+};
+
+constexpr size_t kOpcodes = static_cast<size_t>(Opcode::kCount);
+
+struct RankStats {
+  uint64_t calls[kOpcodes] = {};    // requests this rank's clients sent, by kind
+  uint64_t served[kOpcodes] = {};   // requests this rank's server handled, by kind
+  uint64_t bytes_written = 0;       // payload of this rank's write requests
+  uint64_t bytes_read = 0;          // payload of this rank's read replies
+  uint64_t local_calls = 0;         // requests served by this rank itself
+  uint64_t remote_calls = 0;        // requests that crossed UCX
+  Histogram latency[kOpcodes];      // submit to completion, by kind
+
+  void merge(const RankStats& other);
+};
+
+// Writes a summary line of s to out, and with `table` a line per request
+// kind with counts and latency percentiles.
+void print_stats(FILE* out, const RankStats& s, const char* title, bool table);
+
+}  // namespace benchfs
