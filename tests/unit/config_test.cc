@@ -19,7 +19,7 @@ const char* const kVars[] = {
     "BENCHFS_CHUNK_SIZE",  "BENCHFS_BACKEND",     "BENCHFS_DIR",
     "BENCHFS_KEEP",        "BENCHFS_EAGER_THRESHOLD", "BENCHFS_WINDOW",
     "BENCHFS_RPC_TIMEOUT", "BENCHFS_LOG_LEVEL",   "BENCHFS_SPIN_US",
-    "TMPDIR",
+    "BENCHFS_STATS",       "BENCHFS_MEMORY_LIMIT", "TMPDIR",
 };
 
 // Saves every variable load_config reads, clears them, and restores the
@@ -291,6 +291,23 @@ TEST_CASE("load_config: invalid values fail with a message naming variable and v
   expect_invalid(env, "BENCHFS_LOG_LEVEL", "WARN");
   expect_invalid(env, "BENCHFS_SPIN_US", "1000001");
   expect_invalid(env, "BENCHFS_SPIN_US", "fast");
+  expect_invalid(env, "BENCHFS_STATS", "yes");
+  expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "0");
+  expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "plenty");
+}
+
+TEST_CASE("load_config: statistics switch and memory cap") {
+  EnvGuard env;
+  Config c;
+  std::string err;
+  REQUIRE(load_config(&c, &err));
+  CHECK_FALSE(c.stats);
+  CHECK(c.memory_limit > 0);  // the machine's RAM by default
+  ::setenv("BENCHFS_STATS", "1", 1);
+  ::setenv("BENCHFS_MEMORY_LIMIT", "512m", 1);
+  REQUIRE(load_config(&c, &err));
+  CHECK(c.stats);
+  CHECK(c.memory_limit == 512ULL << 20);
 }
 
 TEST_CASE("load_config: one bad variable among good ones still fails") {
