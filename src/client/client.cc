@@ -247,15 +247,21 @@ int Client::mkdir(const std::string& path, mode_t mode) {
   return run_one(c);
 }
 
+int Client::call_every_server(Opcode op, const std::string& meta, std::vector<Call>* calls) {
+  calls->assign(static_cast<size_t>(nranks_), Call{});
+  for (int r = 0; r < nranks_; ++r) {
+    (*calls)[r].target = r;
+    (*calls)[r].op = op;
+    (*calls)[r].meta = meta;
+  }
+  return run(calls->data(), calls->size());
+}
+
 int Client::has_children(const std::string& path, bool* any) {
   // Entries of a directory live on the servers that own their paths: ask all.
-  std::vector<Call> calls(nranks_);
-  for (int r = 0; r < nranks_; ++r) {
-    calls[r].target = r;
-    calls[r].op = Opcode::kHasChildren;
-    calls[r].meta = Encoder().str(path).take();
-  }
-  if (int err = run(calls.data(), calls.size())) return err;
+  std::vector<Call> calls;
+  if (int err = call_every_server(Opcode::kHasChildren, Encoder().str(path).take(), &calls))
+    return err;
   *any = false;
   for (auto& c : calls) {
     Decoder d(c.reply_meta);
@@ -394,12 +400,8 @@ int Client::rename(const std::string& from, const std::string& to) {
 }
 
 int Client::statfs(FsStats* stats) {
-  std::vector<Call> calls(nranks_);
-  for (int r = 0; r < nranks_; ++r) {
-    calls[r].target = r;
-    calls[r].op = Opcode::kStatfs;
-  }
-  if (int err = run(calls.data(), calls.size())) return err;
+  std::vector<Call> calls;
+  if (int err = call_every_server(Opcode::kStatfs, std::string(), &calls)) return err;
   *stats = FsStats{};
   for (auto& c : calls) {
     Decoder d(c.reply_meta);

@@ -105,6 +105,8 @@ class Client {
   // ENOENT if the parent of path is missing, ENOTDIR if it is not a directory.
   int check_parent(const std::string& path);
   int report_written(OpenFile& file);
+  // Sends one `op` call with `meta` to every server; the replies are in *calls.
+  int call_every_server(Opcode op, const std::string& meta, std::vector<Call>* calls);
   // True in *any if some server holds an entry under directory path.
   int has_children(const std::string& path, bool* any);
   // Sends `op` with the file's id to every server holding a chunk with an

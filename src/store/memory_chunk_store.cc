@@ -5,39 +5,37 @@
 #include <cstring>
 #include <new>
 
+#include "common/striping.h"
+
 namespace benchfs {
 
 void MemoryChunkStore::write(uint64_t id, uint64_t offset, const void* buf, size_t len, Done done) {
   if (len == 0) return done(0);
-  // Bytes this write adds: a chunk grows to its highest written byte.
+  auto pieces = split_into_chunks(offset, len, chunk_size_);
+  // Room first, so a refused write changes nothing: a chunk grows to its
+  // highest written byte.
   uint64_t growth = 0;
   auto f = files_.find(id);
-  for (uint64_t pos = offset; pos < offset + len;) {
-    uint64_t index = pos / chunk_size_, in_chunk = pos % chunk_size_;
-    uint64_t end = std::min<uint64_t>(chunk_size_, in_chunk + (offset + len - pos));
-    uint64_t have = 0;
+  for (const ChunkPiece& p : pieces) {
+    uint64_t end = p.file_offset % chunk_size_ + p.length, have = 0;
     if (f != files_.end()) {
-      auto c = f->second.find(index);
+      auto c = f->second.find(p.index);
       if (c != f->second.end()) have = c->second.size();
     }
     if (end > have) growth += end - have;
-    pos += end - in_chunk;
   }
   if (used_ + growth > limit_) return done(-ENOSPC);
   try {
     Chunks& chunks = files_[id];
-    size_t done_bytes = 0;
-    while (done_bytes < len) {
-      uint64_t pos = offset + done_bytes;
-      uint64_t index = pos / chunk_size_, in_chunk = pos % chunk_size_;
-      size_t n = std::min<uint64_t>(chunk_size_ - in_chunk, len - done_bytes);
-      std::vector<char>& chunk = chunks[index];
-      if (chunk.size() < in_chunk + n) {
-        used_ += in_chunk + n - chunk.size();
-        chunk.resize(in_chunk + n);
+    for (const ChunkPiece& p : pieces) {
+      uint64_t in_chunk = p.file_offset % chunk_size_;
+      std::vector<char>& chunk = chunks[p.index];
+      if (chunk.size() < in_chunk + p.length) {
+        used_ += in_chunk + p.length - chunk.size();
+        chunk.resize(in_chunk + p.length);
       }
-      std::memcpy(chunk.data() + in_chunk, static_cast<const char*>(buf) + done_bytes, n);
-      done_bytes += n;
+      std::memcpy(chunk.data() + in_chunk, static_cast<const char*>(buf) + p.buffer_offset,
+                  p.length);
     }
   } catch (const std::bad_alloc&) {
     done(-ENOSPC);
@@ -51,17 +49,13 @@ void MemoryChunkStore::read(uint64_t id, uint64_t offset, void* buf, size_t len,
   std::memset(out, 0, len);
   auto f = files_.find(id);
   if (f != files_.end()) {
-    size_t done_bytes = 0;
-    while (done_bytes < len) {
-      uint64_t pos = offset + done_bytes;
-      uint64_t index = pos / chunk_size_, in_chunk = pos % chunk_size_;
-      size_t n = std::min<uint64_t>(chunk_size_ - in_chunk, len - done_bytes);
-      auto c = f->second.find(index);
+    for (const ChunkPiece& p : split_into_chunks(offset, len, chunk_size_)) {
+      uint64_t in_chunk = p.file_offset % chunk_size_;
+      auto c = f->second.find(p.index);
       if (c != f->second.end() && c->second.size() > in_chunk) {
-        size_t avail = std::min<size_t>(n, c->second.size() - in_chunk);
-        std::memcpy(out + done_bytes, c->second.data() + in_chunk, avail);
+        size_t avail = std::min<size_t>(p.length, c->second.size() - in_chunk);
+        std::memcpy(out + p.buffer_offset, c->second.data() + in_chunk, avail);
       }
-      done_bytes += n;
     }
   }
   done(static_cast<int64_t>(len));
