@@ -39,6 +39,26 @@ int decode_header(const void* bytes, size_t len, MsgHeader* h, std::string_view*
   return 0;
 }
 
+int decode_message(const void* bytes, size_t len, size_t data_len, int nranks, MsgHeader* h,
+                   std::string_view* meta) {
+  int err = decode_header(bytes, len, h, meta);
+  if (err == 0 && h->data_len == data_len && h->src_rank >= 0 && h->src_rank < nranks) return 0;
+  // Salvage what identifies the sender and its request; nothing else of a
+  // malformed message is trusted.
+  if (bytes == nullptr || len < sizeof(MsgHeader)) return EBADMSG;
+  MsgHeader raw;
+  std::memcpy(&raw, bytes, sizeof raw);
+  if (raw.magic != kMsgMagic || raw.src_rank < 0 || raw.src_rank >= nranks) return EBADMSG;
+  MsgHeader salvaged;
+  salvaged.opcode = raw.opcode;
+  salvaged.src_rank = raw.src_rank;
+  salvaged.req_id = raw.req_id;
+  salvaged.status = EPROTO;
+  *h = salvaged;
+  *meta = {};
+  return EPROTO;
+}
+
 std::string encode_header(const MsgHeader& header, std::string_view meta) {
   MsgHeader h = header;
   h.meta_len = static_cast<uint32_t>(meta.size());

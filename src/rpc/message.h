@@ -60,9 +60,32 @@ static_assert(sizeof(MsgHeader) == 40, "MsgHeader is part of the wire format");
 // second path would travel as payload.
 constexpr size_t kMaxMetaLen = 4096 + 256;
 
+// Largest file size, and end of any byte range, a message may carry: what
+// off_t holds, since the C API's offsets and st_size are off_t.  A server
+// refuses larger values (EINVAL) instead of storing a size no stat can show.
+constexpr uint64_t kMaxFileSize = static_cast<uint64_t>(INT64_MAX);
+
+// Largest readdir page a server builds (the client asks for 64 KiB).  The
+// smallest it accepts holds one entry of the longest name, so every page
+// makes progress.
+constexpr uint64_t kMaxReadDirBytes = 1 << 20;
+constexpr uint64_t kMinReadDirBytes = 4 + 8 + 4 + 255;  // u32 mode, u64 id, str of NAME_MAX
+
 // Parses the AM header bytes.  Returns 0, or EPROTO for a truncated, foreign
 // or inconsistent header (a malformed message must never crash a server).
 int decode_header(const void* bytes, size_t len, MsgHeader* header, std::string_view* meta);
+
+// Checks one incoming active message, as the transport receives it: the AM
+// header bytes, the length of the AM data, and the job size.  Returns
+//   0        well formed: *header and *meta are set.
+//   EPROTO   malformed, but it carries our magic and a sender in the job:
+//            *header keeps its opcode, src_rank and req_id, with status
+//            EPROTO and no meta or data, so the receiver answers a request
+//            (or fails the call a reply belongs to) with EPROTO and the
+//            sender learns at once instead of timing out.
+//   EBADMSG  not ours, or no sender to answer: drop it.
+int decode_message(const void* bytes, size_t len, size_t data_len, int nranks, MsgHeader* header,
+                   std::string_view* meta);
 
 // Builds the AM header bytes for a message.
 std::string encode_header(const MsgHeader& header, std::string_view meta);

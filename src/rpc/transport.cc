@@ -163,13 +163,16 @@ ucs_status_t Transport::on_am(void* arg, const void* header, size_t header_len, 
   bool rndv = param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV;
   Incoming in;
   std::string_view meta;
-  if (decode_header(header, header_len, &in.header, &meta) != 0 || in.header.data_len != len ||
-      in.header.src_rank < 0 || in.header.src_rank >= self->size_) {
-    log().warn("dropping malformed {} message ({} header bytes, {} data bytes)",
-               is_reply ? "reply" : "request", header_len, len);
-    return UCS_OK;  // a rendezvous descriptor not received is dropped by UCX
-  }
   in.is_reply = is_reply;
+  if (int err = decode_message(header, header_len, len, self->size_, &in.header, &meta)) {
+    log().warn("{} malformed {} message ({} header bytes, {} data bytes)",
+               err == EPROTO ? "answering EPROTO to" : "dropping", is_reply ? "reply" : "request",
+               header_len, len);
+    // Answerable: in.header now says EPROTO and carries no meta or data, so
+    // the request is answered (or the reply's call failed) with EPROTO.
+    if (err == EPROTO) self->inbox_.push_back(std::move(in));
+    return UCS_OK;  // data, rendezvous or not, is not kept: UCX drops it
+  }
   in.meta.assign(meta.data(), meta.size());
   if (rndv) {
     in.rndv_desc = data;

@@ -245,6 +245,14 @@ void ProgressEngine::handle_incoming(Incoming& in) {
     server_->handle(op);
     return;
   }
+  if (int err = server_->admit(op->header, in.header.data_len)) {
+    // Refused before its payload is fetched: a garbage header must not make
+    // the server allocate the size it declares.
+    transport_->discard(in.rndv_desc);
+    op->status = err;
+    finish_server_op(op);
+    return;
+  }
   op->storage.resize(in.header.data_len);
   op->in_data = op->storage.data();
   op->in_len = op->storage.size();

@@ -11,12 +11,6 @@
 
 namespace benchfs {
 
-namespace {
-// Largest payload one read request may ask for (the largest chunk size).
-constexpr uint64_t kMaxReadLen = 1ULL << 30;
-
-bool valid_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
-}  // namespace
 
 char* ServerOp::reply_buffer(size_t len) {
   if (local && local->recv_buf && len <= local->recv_cap) return static_cast<char*>(local->recv_buf);
@@ -44,7 +38,44 @@ void Server::reply(ServerOp* op, int status) {
   finish_(op);
 }
 
+// --- Checks of what a request may ask ----------------------------------------
+
+int Server::admit(const MsgHeader& h, size_t payload_len) const {
+  // A request carries status 0; decode_message marks a malformed one EPROTO.
+  if (h.status != 0) return EPROTO;
+  if (h.opcode == 0 || h.opcode >= static_cast<uint16_t>(Opcode::kCount)) return EPROTO;
+  // Only a write carries a payload, and at most one chunk of it.
+  uint64_t max = static_cast<Opcode>(h.opcode) == Opcode::kWrite ? chunk_size_ : 0;
+  return payload_len > max ? EMSGSIZE : 0;
+}
+
+// Clients send normalised paths (one spelling per file, so an entry made
+// under another spelling could never be found again) to the path's
+// metadata owner (an entry elsewhere would be unreachable and never
+// reclaimed).  `owned` is false for requests sent to every server.
+int Server::check_path(const std::string& path, bool owned) const {
+  if (path.find('\0') != std::string::npos) return EINVAL;
+  std::string normalized;
+  if (int err = normalize_path(path, &normalized)) return err;
+  if (normalized != path) return EINVAL;
+  if (owned && metadata_owner(path, nranks_) != rank_) return EPROTO;
+  return 0;
+}
+
+// A client splits I/O at chunk boundaries and sends each piece to the
+// chunk's owner, so one data request covers 1 to chunk_size bytes of one
+// chunk that lives here.  This bounds what one request makes the server
+// allocate (a read reply buffer) and keeps data off servers that unlink
+// and truncate never ask.
+int Server::check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const {
+  if (len == 0 || len > chunk_size_ - offset % chunk_size_) return EINVAL;
+  if (offset > kMaxFileSize - len) return EINVAL;
+  if (chunk_owner(id, offset / chunk_size_, nranks_) != rank_) return EPROTO;
+  return 0;
+}
+
 void Server::handle(ServerOp* op) {
+  if (int err = admit(op->header, op->in_len)) return reply(op, err);
   Decoder d(op->meta);
   Opcode code = op->opcode();
   ++served_[static_cast<size_t>(code)];
@@ -77,7 +108,8 @@ void Server::handle(ServerOp* op) {
 void Server::handle_open(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t flags = d.u32(), mode = d.u32(), uid = d.u32(), gid = d.u32();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
   int accmode = static_cast<int>(flags) & O_ACCMODE;
   uint64_t truncated_from = 0, old_id = 0;
   Attr* a = table_.find(path);
@@ -118,7 +150,8 @@ void Server::handle_open(ServerOp* op, Decoder& d) {
 
 void Server::handle_stat(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   Encoder e;
@@ -129,7 +162,8 @@ void Server::handle_stat(ServerOp* op, Decoder& d) {
 
 void Server::handle_unlink(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
@@ -144,7 +178,9 @@ void Server::handle_close_update(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint64_t id = d.u64(), written_end = d.u64();
   uint8_t wrote = d.u8();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
+  if (written_end > kMaxFileSize) return reply(op, EINVAL);
   Attr* a = table_.find(path);
   // The file was unlinked or replaced while open: nothing to update.
   if (!a || a->id != id) return reply(op, ESTALE);
@@ -156,7 +192,8 @@ void Server::handle_close_update(ServerOp* op, Decoder& d) {
 void Server::handle_mkdir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t mode = d.u32(), uid = d.u32(), gid = d.u32();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
   if (table_.find(path)) return reply(op, EEXIST);
   Attr n;
   n.id = new_file_id();
@@ -171,7 +208,8 @@ void Server::handle_mkdir(ServerOp* op, Decoder& d) {
 
 void Server::handle_rmdir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
   if (path == "/") return reply(op, EBUSY);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
@@ -183,7 +221,8 @@ void Server::handle_rmdir(ServerOp* op, Decoder& d) {
 
 void Server::handle_has_children(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, false)) return reply(op, err);
   op->reply_meta = Encoder().u8(table_.has_children(path) ? 1 : 0).take();
   reply(op, 0);
 }
@@ -191,7 +230,9 @@ void Server::handle_has_children(ServerOp* op, Decoder& d) {
 void Server::handle_truncate(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint64_t size = d.u64();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
+  if (size > kMaxFileSize) return reply(op, EINVAL);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
@@ -204,7 +245,8 @@ void Server::handle_truncate(ServerOp* op, Decoder& d) {
 void Server::handle_chmod(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t mode = d.u32();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   a->mode = (a->mode & S_IFMT) | (mode & 07777);
@@ -215,7 +257,9 @@ void Server::handle_chmod(ServerOp* op, Decoder& d) {
 void Server::handle_readdir(ServerOp* op, Decoder& d) {
   std::string path = d.str(), after = d.str();
   uint64_t max_bytes = d.u64();
-  if (!d.done() || !valid_path(path) || max_bytes > kMaxReadLen) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, false)) return reply(op, err);
+  if (max_bytes < kMinReadDirBytes || max_bytes > kMaxReadDirBytes) return reply(op, EINVAL);
   // A page of this server's entries under `path`, in name order, that fits
   // in max_bytes; the client asks again after the last name it got.
   Encoder page;
@@ -246,14 +290,21 @@ void Server::handle_statfs(ServerOp* op, Decoder& d) {
 void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   Attr moved = decode_attr(d);
-  if (!d.done() || !valid_path(path) || path == "/") return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
+  if (path == "/") return reply(op, EBUSY);
+  // Only files and directories exist, and a size must fit off_t.
+  if (!(moved.is_dir() || moved.is_reg()) || moved.size > kMaxFileSize) return reply(op, EINVAL);
   Encoder e;
   if (Attr* old = table_.find(path)) {
     // The client checked emptiness of a directory target before; types
     // must still match here, where it counts.
     if (old->is_dir() && !moved.is_dir()) return reply(op, EISDIR);
     if (!old->is_dir() && moved.is_dir()) return reply(op, ENOTDIR);
-    if (old->id == moved.id) return reply(op, 0);  // already there (a retry)
+    if (old->id == moved.id) {  // already there (a retry): nothing replaced
+      op->reply_meta = e.u8(0).u64(0).u64(0).u8(0).take();
+      return reply(op, 0);
+    }
     if (old->is_dir() && table_.has_children(path)) return reply(op, ENOTEMPTY);
     e.u8(1).u64(old->id).u64(old->size).u8(old->is_dir() ? 1 : 0);
     table_.erase(path);
@@ -269,7 +320,9 @@ void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
 void Server::handle_rename_remove(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint64_t id = d.u64();
-  if (!d.done() || !valid_path(path)) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_path(path, true)) return reply(op, err);
+  if (path == "/") return reply(op, EBUSY);  // the root's id is easy to guess
   Attr* a = table_.find(path);
   if (!a || a->id != id) return reply(op, ENOENT);
   table_.erase(path);
@@ -281,6 +334,7 @@ void Server::handle_rename_remove(ServerOp* op, Decoder& d) {
 void Server::handle_write(ServerOp* op, Decoder& d) {
   uint64_t id = d.u64(), offset = d.u64();
   if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_chunk_range(id, offset, op->in_len)) return reply(op, err);
   store_->write(id, offset, op->in_data, op->in_len, [this, op](int64_t r) {
     if (r < 0) return reply(op, static_cast<int>(-r));
     op->reply_meta = Encoder().u64(static_cast<uint64_t>(r)).take();
@@ -290,7 +344,8 @@ void Server::handle_write(ServerOp* op, Decoder& d) {
 
 void Server::handle_read(ServerOp* op, Decoder& d) {
   uint64_t id = d.u64(), offset = d.u64(), len = d.u64();
-  if (!d.done() || len > kMaxReadLen) return reply(op, EPROTO);
+  if (!d.done()) return reply(op, EPROTO);
+  if (int err = check_chunk_range(id, offset, len)) return reply(op, err);
   char* buf = op->reply_buffer(len);
   store_->read(id, offset, buf, len, [this, op, buf, len](int64_t r) {
     if (r < 0) return reply(op, static_cast<int>(-r));
@@ -303,6 +358,7 @@ void Server::handle_read(ServerOp* op, Decoder& d) {
 void Server::handle_truncate_data(ServerOp* op, Decoder& d) {
   uint64_t id = d.u64(), size = d.u64();
   if (!d.done()) return reply(op, EPROTO);
+  if (size > kMaxFileSize) return reply(op, EINVAL);
   auto done = [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); };
   // When none of this rank's chunks lies below the new size, drop the file
   // here entirely, so a later unlink (which asks only the servers holding

@@ -46,7 +46,16 @@ class Server {
 
   // Creates "/" if this rank owns it.
   void create_root();
+  // Serves one request and replies exactly once through `finish`, with an
+  // errno for a malformed one (see docs/reliability.md).
   void handle(ServerOp* op);
+  // Whether a request with this header and payload size may be served: 0,
+  // EPROTO (marked malformed by decode_message, nonzero status or unknown
+  // opcode) or EMSGSIZE (more payload than its opcode can carry).  handle()
+  // checks it; the progress engine also asks before it fetches a rendezvous
+  // payload, so a garbage header cannot make the server allocate what it
+  // declares.
+  int admit(const MsgHeader& header, size_t payload_len) const;
 
   ChunkStore& store() { return *store_; }
   MetadataTable& metadata() { return table_; }
@@ -72,6 +81,10 @@ class Server {
   void handle_truncate_data(ServerOp* op, Decoder& d);
   void handle_remove_data(ServerOp* op, Decoder& d);
   void handle_fsync_data(ServerOp* op, Decoder& d);
+
+  // Argument checks shared by the handlers: 0 or the errno to reply.
+  int check_path(const std::string& path, bool owned) const;
+  int check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const;
 
   uint64_t new_file_id() { return (static_cast<uint64_t>(rank_) << 40) | ++last_file_id_; }
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -328,6 +329,67 @@ TEST_CASE("decode_header rejects malformed headers with EPROTO") {
     CHECK(decode(raw_header(kMsgMagic, write_op, 10, 10), &out, &meta) == 0);  // control
     CHECK(meta.size() == 10);
   }
+}
+
+TEST_CASE("decode_message: well formed, answerable, or dropped") {
+  MsgHeader h = sample_header();
+  h.data_len = 3;
+  h.src_rank = 2;
+  std::string frame = encode_header(h, "args");
+  MsgHeader out;
+  std::string_view meta;
+  auto check_salvaged = [&](const MsgHeader& s) {
+    CHECK(s.magic == kMsgMagic);
+    CHECK(s.opcode == h.opcode);
+    CHECK(s.src_rank == 2);
+    CHECK(s.req_id == h.req_id);
+    CHECK(s.status == EPROTO);
+    CHECK(s.meta_len == 0);
+    CHECK(s.data_len == 0);
+    CHECK(meta.empty());
+  };
+
+  ExactBuffer good(frame);
+  REQUIRE(decode_message(good.data.get(), good.size, 3, 4, &out, &meta) == 0);
+  CHECK(meta == "args");
+  CHECK(out.status == h.status);  // a reply's status passes untouched
+
+  // Data length disagreeing with the header, truncated or oversized meta,
+  // an unknown opcode: answerable.
+  meta = "x";
+  CHECK(decode_message(good.data.get(), good.size, 2, 4, &out, &meta) == EPROTO);
+  check_salvaged(out);
+  meta = "x";
+  CHECK(decode_message(good.data.get(), good.size - 1, 3, 4, &out, &meta) == EPROTO);
+  check_salvaged(out);
+  std::string longer = frame + "z";
+  meta = "x";
+  CHECK(decode_message(longer.data(), longer.size(), 3, 4, &out, &meta) == EPROTO);
+  check_salvaged(out);
+  std::string unknown = frame;
+  uint16_t op = 0xbeef;
+  std::memcpy(unknown.data() + offsetof(MsgHeader, opcode), &op, 2);
+  meta = "x";
+  CHECK(decode_message(unknown.data(), unknown.size(), 3, 4, &out, &meta) == EPROTO);
+  CHECK(out.opcode == 0xbeef);
+  CHECK(out.status == EPROTO);
+
+  // No sender to answer, or not ours: dropped.
+  CHECK(decode_message(good.data.get(), good.size, 3, 2, &out, &meta) == EBADMSG);  // rank 2 of 2
+  CHECK(decode_message(good.data.get(), good.size - 1, 3, 2, &out, &meta) == EBADMSG);
+  for (size_t n = 0; n < sizeof(MsgHeader); ++n) {
+    CAPTURE(n);
+    ExactBuffer cut(std::string_view(frame).substr(0, n));
+    CHECK(decode_message(cut.data.get(), n, 3, 4, &out, &meta) == EBADMSG);
+  }
+  CHECK(decode_message(nullptr, 0, 0, 4, &out, &meta) == EBADMSG);
+  std::string foreign = frame;
+  foreign[3] ^= 1;
+  CHECK(decode_message(foreign.data(), foreign.size(), 3, 4, &out, &meta) == EBADMSG);
+  MsgHeader negative = h;
+  negative.src_rank = -1;
+  std::string neg = encode_header(negative, "args");
+  CHECK(decode_message(neg.data(), neg.size(), 3, 4, &out, &meta) == EBADMSG);
 }
 
 TEST_CASE("opcode_name") {
