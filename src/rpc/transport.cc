@@ -165,9 +165,11 @@ ucs_status_t Transport::on_am(void* arg, const void* header, size_t header_len, 
   std::string_view meta;
   in.is_reply = is_reply;
   if (int err = decode_message(header, header_len, len, self->size_, &in.header, &meta)) {
-    log().warn("{} malformed {} message ({} header bytes, {} data bytes)",
-               err == EPROTO ? "answering EPROTO to" : "dropping", is_reply ? "reply" : "request",
-               header_len, len);
+    log().warn("{} malformed {} ({} header bytes, {} data bytes)",
+               err != EPROTO ? "dropping"
+               : is_reply    ? "failing its call with EPROTO:"
+                             : "answering EPROTO to",
+               is_reply ? "reply" : "request", header_len, len);
     // Answerable: in.header now says EPROTO and carries no meta or data, so
     // the request is answered (or the reply's call failed) with EPROTO.
     if (err == EPROTO) self->inbox_.push_back(std::move(in));
