@@ -439,10 +439,12 @@ int Client::rename(const std::string& from, const std::string& to) {
 
 int Client::why_missing(const std::string& path) {
   // Nothing can exist below a file (creation checks the parent), so the
-  // deepest existing ancestor decides.  "/" always exists.
+  // deepest existing ancestor decides.  "/" always exists and is a
+  // directory: asking for it would cost a message to its owner.
   std::string p = path;
   while (p != "/") {
     p = parent_path(p);
+    if (p == "/") break;
     Attr a;
     int err = stat(p, &a);
     if (err == 0) return a.is_dir() ? ENOENT : ENOTDIR;
