@@ -6,9 +6,23 @@
  * and a client; benchfs_finalize() tears it down.
  *
  * Error convention (the whole API, like POSIX): functions return -1 (or NULL)
- * and set errno on failure.  Paths are absolute inside the BenchFS namespace
- * ("/dir/file"); repeated and trailing slashes and "." / ".." components are
- * normalised.  Every entry point is thread-safe.
+ * and set errno on failure.  Every entry point is thread-safe.  The errno
+ * of every kind of bad argument is tabled in docs/reliability.md; in short:
+ *   ENODEV        BenchFS is not running (before init, after finalize)
+ *   EFAULT        a NULL path, struct pointer, or buffer with count > 0
+ *   EBADF         an fd not open here, or not open for the access asked
+ *   EINVAL        bad flags, whence or mode; a negative offset or length;
+ *                 offset + count past the largest off_t; count > SSIZE_MAX;
+ *                 a relative or empty path
+ *   ENAMETOOLONG  a path of PATH_MAX bytes or more, a component over NAME_MAX
+ *   ENOENT / ENOTDIR  a missing path / a path leading through a file
+ *   ENOSPC        a server's storage is full (a write that stored a prefix
+ *                 returns that short count first)
+ *
+ * Paths are absolute inside the BenchFS namespace ("/dir/file").  Repeated
+ * slashes and "." are dropped and ".." is resolved lexically ("/a/../b" is
+ * "/b" whatever "/a" is).  A path ending in "/" (or "/.", "/..") names a
+ * directory: for an existing file it is ENOTDIR, with O_CREAT EISDIR.
  *
  * Consistency is close-to-open: data and the file size written by a rank are
  * visible to every rank that opens (or stats) the file after the writer
@@ -36,24 +50,33 @@ extern "C" {
 int benchfs_init(MPI_Comm comm);
 
 /* Waits until every rank is done, stops the server, releases everything.
- * -1 and errno EINVAL if BenchFS is not running. */
+ * -1 and errno ENODEV if BenchFS is not running. */
 int benchfs_finalize(void);
 
 /* 1 if benchfs_init() succeeded and benchfs_finalize() was not yet called. */
 int benchfs_initialized(void);
 
 /* Rank of the calling process in the BenchFS communicator and its size;
- * -1 and errno EINVAL before init. */
+ * -1 and errno ENODEV when BenchFS is not running. */
 int benchfs_rank(void);
 int benchfs_size(void);
 
 /* --- Files ------------------------------------------------------------- */
 
-/* flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND.
- * With O_CREAT, a third argument mode_t gives the permission bits. */
+/* flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_DIRECTORY, O_SYNC/O_DSYNC (O_CLOEXEC, O_NONBLOCK, O_DIRECT, ... are
+ * accepted and ignored; others, and access mode 3, are EINVAL).  With
+ * O_CREAT, a third argument mode_t gives the permission bits.  As Linux:
+ * O_CREAT|O_DIRECTORY is EINVAL; a directory is EISDIR when opened for
+ * writing or with O_CREAT or O_TRUNC; O_DIRECTORY on a file is ENOTDIR (and
+ * never truncates it). */
 int     benchfs_open(const char *path, int flags, ...);
 int     benchfs_close(int fd);
 ssize_t benchfs_read(int fd, void *buf, size_t count);
+/* A write that a full server stops part way returns the bytes stored before
+ * the first failed chunk (a short count, as write(2) on a full disk); the
+ * next write returns -1 and ENOSPC.  Chunks past the failed one may be
+ * stored and then count in the size. */
 ssize_t benchfs_write(int fd, const void *buf, size_t count);
 ssize_t benchfs_pread(int fd, void *buf, size_t count, off_t offset);
 ssize_t benchfs_pwrite(int fd, const void *buf, size_t count, off_t offset);
@@ -86,7 +109,10 @@ int benchfs_rmdir(const char *path);
  * listing returns NULL with errno unchanged. */
 typedef struct benchfs_dir benchfs_dir;
 benchfs_dir   *benchfs_opendir(const char *path);
+/* NULL with errno EBADF for a NULL stream, ENODEV when not running. */
 struct dirent *benchfs_readdir(benchfs_dir *dir);
+/* Releases the stream, also after benchfs_finalize (so none leaks); -1 and
+ * EBADF for a NULL stream (ENODEV when not running). */
 int            benchfs_closedir(benchfs_dir *dir);
 
 /* --- Statistics --------------------------------------------------------- */

@@ -34,9 +34,11 @@ T result(int err, T value) {
 }
 
 std::shared_ptr<OpenFile> lookup(Instance& inst, int fd) {
+  // fd < kFirstFd first: fd - kFirstFd must not overflow for INT_MIN.
+  if (fd < kFirstFd) return nullptr;
   std::lock_guard<std::mutex> lock(inst.fd_mutex);
-  int slot = fd - kFirstFd;
-  if (slot < 0 || static_cast<size_t>(slot) >= inst.fds.size()) return nullptr;
+  size_t slot = static_cast<size_t>(fd - kFirstFd);
+  if (slot >= inst.fds.size()) return nullptr;
   return inst.fds[slot];
 }
 
@@ -55,16 +57,83 @@ int install(Instance& inst, std::shared_ptr<OpenFile> f) {
 bool readable(const OpenFile& f) { return (f.flags & O_ACCMODE) != O_WRONLY; }
 bool writable(const OpenFile& f) { return (f.flags & O_ACCMODE) != O_RDONLY; }
 
-int do_pwrite(Instance& inst, OpenFile& f, const void* buf, size_t count, uint64_t offset) {
-  if (int err = inst.client->pwrite(f, buf, count, offset)) return err;
+// The checks of every read and write, in the order Linux makes them: the fd
+// and its access mode (EBADF), a directory (EISDIR) ...
+int check_fd(Instance& inst, int fd, bool write, std::shared_ptr<OpenFile>* file) {
+  auto f = lookup(inst, fd);
+  if (!f || !(write ? writable(*f) : readable(*f))) return EBADF;
+  if (f->is_dir) return EISDIR;
+  *file = std::move(f);
+  return 0;
+}
+
+// ... then the count and the range [offset, offset + count) as an off_t
+// (EINVAL, also when the end overflows), then the buffer (EFAULT).
+int check_range(const void* buf, size_t count, long long offset) {
+  long long end;
+  if (count > SSIZE_MAX || offset < 0 ||
+      __builtin_add_overflow(offset, static_cast<long long>(count), &end))
+    return EINVAL;
+  if (!buf && count > 0) return EFAULT;
+  return 0;
+}
+
+int do_pwrite(Instance& inst, OpenFile& f, const void* buf, size_t count, uint64_t offset,
+              size_t* done) {
+  int err = inst.client->pwrite(f, buf, count, offset, done);
+  // A short write succeeds with its count, as write(2); the error shows on
+  // the next call.
+  if (err && *done == 0) return err;
   if (f.flags & (O_SYNC | O_DSYNC)) return inst.client->fsync(f);
   return 0;
 }
 
-int check_io_args(const void* buf, size_t count) {
-  if (count > SSIZE_MAX) return EINVAL;
-  if (!buf && count > 0) return EFAULT;
-  return 0;
+// Checks and normalises a path argument: the one place for NULL (EFAULT),
+// relative or empty (EINVAL) and over-long (ENAMETOOLONG) paths.
+// *dir_only: the path ended in "/" (or "/.", "/..") and so names a directory.
+int parse_path(const char* path, std::string* out, bool* dir_only) {
+  if (!path) return EFAULT;
+  return normalize_path(path, out, dir_only);
+}
+
+// A path ending in "/" names a directory: an existing non-directory there is
+// ENOTDIR (a missing one is left to the operation).  Costs a stat only for
+// such paths.
+int check_dir_only(Instance& inst, const std::string& p) {
+  Attr a;
+  int err = inst.client->stat(p, &a);
+  if (err == 0 && !a.is_dir()) return ENOTDIR;
+  return err == ENOENT ? 0 : err;
+}
+
+// How an entry point treats a trailing slash (see check_dir_only).
+enum class Slash {
+  kNamesDir,     // the path must be a directory if it exists
+  kEntryPoint,   // the entry point handles it itself (mkdir, open with O_CREAT)
+};
+
+// Runs fn(normalised path, dir_only) for a path argument: parse_path, the
+// trailing-slash rule, and ENOENT refined to ENOTDIR when the path leads
+// through a file.  Every entry point taking one path goes through here.
+template <typename Fn>
+int path_op(Instance& inst, const char* path, Slash slash, Fn fn) {
+  std::string p;
+  bool dir_only = false;
+  if (int e = parse_path(path, &p, &dir_only)) return e;
+  if (dir_only && slash == Slash::kNamesDir)
+    if (int e = check_dir_only(inst, p)) return e;
+  int err = fn(p, dir_only);
+  if (err == ENOENT) err = inst.client->why_missing(p);
+  return err;
+}
+
+// The same under the instance: ENODEV when BenchFS is not running.
+template <typename Fn>
+int with_path(const char* path, Slash slash, Fn fn) {
+  return with_instance(
+      [&](Instance& inst) { return path_op(inst, path, slash, [&](const std::string& p, bool d) {
+                              return fn(inst, p, d);
+                            }); });
 }
 
 }  // namespace
@@ -81,14 +150,15 @@ extern "C" int benchfs_open(const char* path, int flags, ...) {
     va_end(ap);
   }
   int fd = -1;
-  int err = with_instance([&](Instance& inst) {
-    if (!path) return EFAULT;
+  // With O_CREAT a trailing slash is EISDIR whatever is there (as Linux).
+  Slash slash = (flags & O_CREAT) ? Slash::kEntryPoint : Slash::kNamesDir;
+  int err = with_path(path, slash, [&](Instance& inst, const std::string& p, bool dir_only) {
     if ((flags & ~kSupportedFlags) || (flags & O_ACCMODE) == O_ACCMODE) return EINVAL;
-    std::string p;
-    if (int e = normalize_path(path, &p)) return e;
+    // O_CREAT | O_DIRECTORY: what should it create?  EINVAL, as Linux 6.4+.
+    if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return EINVAL;
+    if ((flags & O_CREAT) && dir_only) return EISDIR;
     auto f = std::make_shared<OpenFile>();
     if (int e = inst.client->open(p, flags, mode, f.get())) return e;
-    if ((flags & O_DIRECTORY) && !f->is_dir) return ENOTDIR;
     fd = install(inst, std::move(f));
     return 0;
   });
@@ -97,12 +167,12 @@ extern "C" int benchfs_open(const char* path, int flags, ...) {
 
 extern "C" int benchfs_close(int fd) {
   int err = with_instance([&](Instance& inst) {
+    if (fd < kFirstFd) return EBADF;
     std::shared_ptr<OpenFile> f;
     {
       std::lock_guard<std::mutex> lock(inst.fd_mutex);
-      int slot = fd - kFirstFd;
-      if (slot < 0 || static_cast<size_t>(slot) >= inst.fds.size() || !inst.fds[slot])
-        return EBADF;
+      size_t slot = static_cast<size_t>(fd - kFirstFd);
+      if (slot >= inst.fds.size() || !inst.fds[slot]) return EBADF;
       f = std::move(inst.fds[slot]);
     }
     return inst.client->close(*f);
@@ -111,37 +181,32 @@ extern "C" int benchfs_close(int fd) {
 }
 
 extern "C" ssize_t benchfs_pwrite(int fd, const void* buf, size_t count, off_t offset) {
+  size_t done = 0;
   int err = with_instance([&](Instance& inst) {
-    auto f = lookup(inst, fd);
-    if (!f || !writable(*f)) return EBADF;
-    if (f->is_dir) return EISDIR;
-    if (offset < 0) return EINVAL;
-    if (int e = check_io_args(buf, count)) return e;
-    if (static_cast<uint64_t>(offset) + count > static_cast<uint64_t>(LLONG_MAX)) return EFBIG;
-    return do_pwrite(inst, *f, buf, count, static_cast<uint64_t>(offset));
+    std::shared_ptr<OpenFile> f;
+    if (int e = check_fd(inst, fd, true, &f)) return e;
+    if (int e = check_range(buf, count, offset)) return e;
+    return do_pwrite(inst, *f, buf, count, static_cast<uint64_t>(offset), &done);
   });
-  return result<ssize_t>(err, static_cast<ssize_t>(count));
+  return result<ssize_t>(err, static_cast<ssize_t>(done));
 }
 
 extern "C" ssize_t benchfs_pread(int fd, void* buf, size_t count, off_t offset) {
   size_t done = 0;
   int err = with_instance([&](Instance& inst) {
-    auto f = lookup(inst, fd);
-    if (!f || !readable(*f)) return EBADF;
-    if (f->is_dir) return EISDIR;
-    if (offset < 0) return EINVAL;
-    if (int e = check_io_args(buf, count)) return e;
+    std::shared_ptr<OpenFile> f;
+    if (int e = check_fd(inst, fd, false, &f)) return e;
+    if (int e = check_range(buf, count, offset)) return e;
     return inst.client->pread(*f, buf, count, static_cast<uint64_t>(offset), &done);
   });
   return result<ssize_t>(err, static_cast<ssize_t>(done));
 }
 
 extern "C" ssize_t benchfs_write(int fd, const void* buf, size_t count) {
+  size_t done = 0;
   int err = with_instance([&](Instance& inst) {
-    auto f = lookup(inst, fd);
-    if (!f || !writable(*f)) return EBADF;
-    if (f->is_dir) return EISDIR;
-    if (int e = check_io_args(buf, count)) return e;
+    std::shared_ptr<OpenFile> f;
+    if (int e = check_fd(inst, fd, true, &f)) return e;
     std::lock_guard<std::mutex> lock(f->offset_mutex);
     uint64_t offset = f->offset;
     if (f->flags & O_APPEND) {
@@ -149,21 +214,21 @@ extern "C" ssize_t benchfs_write(int fd, const void* buf, size_t count) {
       // concurrent appenders on several ranks are not serialised).
       if (int e = inst.client->file_size(*f, &offset)) return e;
     }
-    if (int e = do_pwrite(inst, *f, buf, count, offset)) return e;
-    f->offset = offset + count;
+    if (int e = check_range(buf, count, static_cast<long long>(offset))) return e;
+    if (int e = do_pwrite(inst, *f, buf, count, offset, &done)) return e;
+    f->offset = offset + done;
     return 0;
   });
-  return result<ssize_t>(err, static_cast<ssize_t>(count));
+  return result<ssize_t>(err, static_cast<ssize_t>(done));
 }
 
 extern "C" ssize_t benchfs_read(int fd, void* buf, size_t count) {
   size_t done = 0;
   int err = with_instance([&](Instance& inst) {
-    auto f = lookup(inst, fd);
-    if (!f || !readable(*f)) return EBADF;
-    if (f->is_dir) return EISDIR;
-    if (int e = check_io_args(buf, count)) return e;
+    std::shared_ptr<OpenFile> f;
+    if (int e = check_fd(inst, fd, false, &f)) return e;
     std::lock_guard<std::mutex> lock(f->offset_mutex);
+    if (int e = check_range(buf, count, static_cast<long long>(f->offset))) return e;
     if (int e = inst.client->pread(*f, buf, count, f->offset, &done)) return e;
     f->offset += done;
     return 0;
@@ -209,10 +274,8 @@ extern "C" int benchfs_fsync(int fd) {
 }
 
 extern "C" int benchfs_stat(const char* path, struct stat* st) {
-  int err = with_instance([&](Instance& inst) {
-    if (!path || !st) return EFAULT;
-    std::string p;
-    if (int e = normalize_path(path, &p)) return e;
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
+    if (!st) return EFAULT;
     Attr a;
     if (int e = inst.client->stat(p, &a)) return e;
     attr_to_stat(a, inst.config.chunk_size, st);
@@ -223,9 +286,9 @@ extern "C" int benchfs_stat(const char* path, struct stat* st) {
 
 extern "C" int benchfs_fstat(int fd, struct stat* st) {
   int err = with_instance([&](Instance& inst) {
-    if (!st) return EFAULT;
     auto f = lookup(inst, fd);
     if (!f) return EBADF;
+    if (!st) return EFAULT;
     Attr a;
     if (int e = inst.client->fstat(*f, &a)) return e;
     attr_to_stat(a, inst.config.chunk_size, st);
@@ -235,10 +298,8 @@ extern "C" int benchfs_fstat(int fd, struct stat* st) {
 }
 
 extern "C" int benchfs_unlink(const char* path) {
-  int err = with_instance([&](Instance& inst) {
-    if (!path) return EFAULT;
-    std::string p;
-    if (int e = normalize_path(path, &p)) return e;
+  // "/dir/" is EISDIR, "/file/" ENOTDIR (Linux): kNamesDir then the owner.
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
     if (p == "/") return EISDIR;
     return inst.client->unlink(p);
   });
@@ -246,86 +307,82 @@ extern "C" int benchfs_unlink(const char* path) {
 }
 
 extern "C" int benchfs_mkdir(const char* path, mode_t mode) {
-  int err = with_instance([&](Instance& inst) {
-    if (!path) return EFAULT;
-    std::string p;
-    if (int e = normalize_path(path, &p)) return e;
+  // "/new/" makes a directory, as it should; "/file/" is EEXIST (Linux).
+  int err = with_path(path, Slash::kEntryPoint, [&](Instance& inst, const std::string& p, bool) {
     return inst.client->mkdir(p, mode);
   });
   return result(err, 0);
 }
 
 extern "C" int benchfs_rmdir(const char* path) {
-  int err = with_instance([&](Instance& inst) {
-    if (!path) return EFAULT;
-    std::string p;
-    if (int e = normalize_path(path, &p)) return e;
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
     return inst.client->rmdir(p);
   });
   return result(err, 0);
 }
 
-namespace {
-
-// Normalises path and runs fn(instance, normalised path).
-template <typename Fn>
-int with_path(const char* path, Fn fn) {
-  return with_instance([&](Instance& inst) {
-    if (!path) return EFAULT;
-    std::string p;
-    if (int e = normalize_path(path, &p)) return e;
-    return fn(inst, p);
-  });
-}
-
-}  // namespace
-
 extern "C" int benchfs_truncate(const char* path, off_t length) {
-  int err = with_path(path, [&](Instance& inst, const std::string& p) {
-    if (length < 0) return EINVAL;
-    return inst.client->truncate(p, static_cast<uint64_t>(length), nullptr);
+  int err = with_instance([&](Instance& inst) {
+    if (length < 0) return EINVAL;  // before the path, as Linux
+    return path_op(inst, path, Slash::kNamesDir, [&](const std::string& p, bool) {
+      return inst.client->truncate(p, static_cast<uint64_t>(length), nullptr);
+    });
   });
   return result(err, 0);
 }
 
 extern "C" int benchfs_ftruncate(int fd, off_t length) {
   int err = with_instance([&](Instance& inst) {
+    if (length < 0) return EINVAL;  // before the fd, as Linux
     auto f = lookup(inst, fd);
     if (!f) return EBADF;
-    if (!writable(*f) || f->is_dir || length < 0) return EINVAL;  // as Linux
+    if (!writable(*f) || f->is_dir) return EINVAL;  // as Linux
     return inst.client->truncate(f->path, static_cast<uint64_t>(length), f.get());
   });
   return result(err, 0);
 }
 
 extern "C" int benchfs_chmod(const char* path, mode_t mode) {
-  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
     return inst.client->chmod(p, mode);
   });
   return result(err, 0);
 }
 
 extern "C" int benchfs_access(const char* path, int mode) {
-  int err = with_path(path, [&](Instance& inst, const std::string& p) {
-    if (mode & ~(R_OK | W_OK | X_OK)) return EINVAL;
-    return inst.client->access(p, mode);
+  int err = with_instance([&](Instance& inst) {
+    if (mode & ~(R_OK | W_OK | X_OK)) return EINVAL;  // before the path, as Linux
+    return path_op(inst, path, Slash::kNamesDir, [&](const std::string& p, bool) {
+      return inst.client->access(p, mode);
+    });
   });
   return result(err, 0);
 }
 
 extern "C" int benchfs_rename(const char* oldpath, const char* newpath) {
   int err = with_instance([&](Instance& inst) {
-    if (!oldpath || !newpath) return EFAULT;
     std::string from, to;
-    if (int e = normalize_path(oldpath, &from)) return e;
-    if (int e = normalize_path(newpath, &to)) return e;
-    return inst.client->rename(from, to);
+    bool from_dir = false, to_dir = false;
+    if (int e = parse_path(oldpath, &from, &from_dir)) return e;
+    if (int e = parse_path(newpath, &to, &to_dir)) return e;
+    // A trailing slash on either side says "directory": moving a file
+    // that way is ENOTDIR (Linux checks the source only).
+    if (from_dir || to_dir)
+      if (int e = check_dir_only(inst, from)) return e;
+    int e = inst.client->rename(from, to);
+    if (e == ENOENT) {
+      // Missing: the source, or the target's parent.
+      Attr a;
+      int s = inst.client->stat(from, &a);
+      e = inst.client->why_missing(s == ENOENT ? from : to);
+    }
+    return e;
   });
   return result(err, 0);
 }
 
 extern "C" int benchfs_statvfs(const char* path, struct statvfs* buf) {
-  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
     if (!buf) return EFAULT;
     Attr a;
     if (int e = inst.client->stat(p, &a)) return e;
@@ -357,7 +414,7 @@ struct benchfs_dir {
 
 extern "C" benchfs_dir* benchfs_opendir(const char* path) {
   benchfs_dir* dir = nullptr;
-  int err = with_path(path, [&](Instance& inst, const std::string& p) {
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
     auto d = std::make_unique<benchfs_dir>();
     if (int e = inst.client->opendir(p, &d->listing)) return e;
     dir = d.release();
@@ -392,10 +449,11 @@ extern "C" struct dirent* benchfs_readdir(benchfs_dir* dir) {
 }
 
 extern "C" int benchfs_closedir(benchfs_dir* dir) {
-  if (!dir) {
-    errno = EBADF;
-    return -1;
-  }
+  // A stream holds only memory: it is released even when BenchFS is no
+  // longer running (a stream left open across benchfs_finalize must not
+  // leak), so only a NULL stream is an error.
+  int err = with_instance([&](Instance&) { return dir ? 0 : EBADF; });
+  if (!dir) return result(err, 0);
   delete dir;
   return 0;
 }

@@ -100,12 +100,15 @@ int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file
     if (path == "/") return EISDIR;
     if (int err = check_parent(path)) return err;
   }
+  // O_DIRECTORY must not truncate a regular file it then refuses: the
+  // owner never sees O_TRUNC, the type is checked on the reply.
+  int sent_flags = (flags & O_DIRECTORY) ? flags & ~O_TRUNC : flags;
   Call c;
   c.target = metadata_owner_of(path);
   c.op = Opcode::kOpen;
   c.meta = Encoder()
                .str(path)
-               .u32(static_cast<uint32_t>(flags))
+               .u32(static_cast<uint32_t>(sent_flags))
                .u32(static_cast<uint32_t>(mode & ~umask_ & 07777))
                .u32(static_cast<uint32_t>(geteuid()))
                .u32(static_cast<uint32_t>(getegid()))
@@ -120,6 +123,10 @@ int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file
     if (int err = for_each_chunk_server(old_id, truncated_from, Opcode::kRemoveData, 0, false))
       return err;
   }
+  if ((flags & O_DIRECTORY) && !a.is_dir()) return ENOTDIR;
+  // As Linux: O_CREAT or O_TRUNC (which asks for write access) on an
+  // existing directory is EISDIR, even read-only.
+  if (a.is_dir() && (flags & (O_CREAT | O_TRUNC))) return EISDIR;
   file->path = path;
   file->id = a.id;
   file->flags = flags;
@@ -167,7 +174,8 @@ int Client::fstat(OpenFile& f, Attr* attr) {
   return 0;
 }
 
-int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset) {
+int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, size_t* done) {
+  *done = 0;
   if (len == 0) return 0;
   auto pieces = split_into_chunks(offset, len, config_.chunk_size);
   std::vector<Call> calls(pieces.size());
@@ -180,16 +188,44 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset) {
     c.send_data = static_cast<const char*>(buf) + p.buffer_offset;
     c.send_len = p.length;
   }
-  if (int err = run(calls.data(), calls.size())) return err;
-  uint64_t end = offset + len;
-  uint64_t prev = f.written_end.load();
-  while (prev < end && !f.written_end.compare_exchange_weak(prev, end)) {
+  int first_err = run(calls.data(), calls.size());
+  // Servers fail independently (one full, the others not): the caller gets
+  // the prefix that is stored, a short count, as a full local disk gives.
+  // The size covers every stored byte, also past the prefix, so that unlink
+  // and truncate, which ask the servers holding chunks below the size,
+  // reclaim them.
+  uint64_t stored_end = 0;
+  bool prefix_whole = true;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const ChunkPiece& p = pieces[i];
+    uint64_t stored = 0;
+    if (calls[i].status == 0) {
+      Decoder d(calls[i].reply_meta);
+      stored = d.u64();
+      if (!d.done() || stored > p.length) {
+        stored = 0;
+        if (!first_err) first_err = EPROTO;
+      }
+    }
+    if (stored > 0) stored_end = std::max(stored_end, p.file_offset + stored);
+    if (prefix_whole) {
+      *done += stored;
+      prefix_whole = stored == p.length;
+    }
   }
-  prev = f.known_size.load();
-  while (prev < end && !f.known_size.compare_exchange_weak(prev, end)) {
+  // A server that stored less without an error (never expected) is still a
+  // short write, whose cause the caller cannot tell: EIO.
+  if (*done < len && !first_err) first_err = EIO;
+  if (stored_end > 0) {
+    uint64_t prev = f.written_end.load();
+    while (prev < stored_end && !f.written_end.compare_exchange_weak(prev, stored_end)) {
+    }
+    prev = f.known_size.load();
+    while (prev < stored_end && !f.known_size.compare_exchange_weak(prev, stored_end)) {
+    }
+    f.wrote = true;
   }
-  f.wrote = true;
-  return 0;
+  return first_err;
 }
 
 int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* done) {
@@ -350,7 +386,9 @@ int Client::rename(const std::string& from, const std::string& to) {
   Attr src;
   if (int err = stat(from, &src)) return err;
   if (from == to) return 0;
-  if (to.compare(0, from.size() + 1, from + "/") == 0) return EINVAL;  // into itself
+  // A directory cannot move into its own subtree; below a file, the
+  // parent check gives ENOTDIR.
+  if (src.is_dir() && to.compare(0, from.size() + 1, from + "/") == 0) return EINVAL;
   if (int err = check_parent(to)) return err;
   bool any = false;
   if (src.is_dir()) {
@@ -397,6 +435,22 @@ int Client::rename(const std::string& from, const std::string& to) {
   if (replaced && !old_was_dir)
     return for_each_chunk_server(old_id, old_size, Opcode::kRemoveData, 0, false);
   return 0;
+}
+
+int Client::why_missing(const std::string& path) {
+  // Nothing can exist below a file (creation checks the parent), so the
+  // deepest existing ancestor decides.  "/" always exists and is a
+  // directory: asking for it would cost a message to its owner.
+  std::string p = path;
+  while (p != "/") {
+    p = parent_path(p);
+    if (p == "/") break;
+    Attr a;
+    int err = stat(p, &a);
+    if (err == 0) return a.is_dir() ? ENOENT : ENOTDIR;
+    if (err != ENOENT) return err;
+  }
+  return ENOENT;
 }
 
 int Client::statfs(FsStats* stats) {

@@ -70,10 +70,16 @@ class Client {
  public:
   Client(ProgressEngine& engine, const Config& config, mode_t umask);
 
+  // Opens (and with O_CREAT creates) a file, or a directory for reading.
+  // O_DIRECTORY never truncates; a directory with O_CREAT or O_TRUNC is EISDIR.
   int open(const std::string& path, int flags, mode_t mode, OpenFile* file);
   int close(OpenFile& file);
   int pread(OpenFile& file, void* buf, size_t len, uint64_t offset, size_t* done);
-  int pwrite(OpenFile& file, const void* buf, size_t len, uint64_t offset);
+  // Writes len bytes at offset.  *done is the length of the prefix of buf
+  // that is stored: len, or less when a server failed (ENOSPC) and the
+  // error is returned.  Pieces past a failed one that did land count in
+  // the file's size, so unlink and truncate still reclaim them.
+  int pwrite(OpenFile& file, const void* buf, size_t len, uint64_t offset, size_t* done);
   int fsync(OpenFile& file);
   // Current size as far as this rank can tell: the owner's size merged with
   // this rank's own unreported writes.
@@ -92,6 +98,10 @@ class Client {
   int access(const std::string& path, int mode);
   int rename(const std::string& from, const std::string& to);
   int statfs(FsStats* stats);
+  // Why `path` was not found: ENOTDIR if its deepest existing ancestor is
+  // not a directory (as when a path leads through a file), else ENOENT.
+  // Only error paths call it, so lookups of existing paths cost nothing more.
+  int why_missing(const std::string& path);
   int opendir(const std::string& path, DirListing* listing);
   // Next entry, or ENOENT at the end.
   int readdir(DirListing& listing, DirListing::Entry* entry);

@@ -6,16 +6,18 @@
 
 namespace benchfs {
 
-int normalize_path(std::string_view path, std::string* out) {
+int normalize_path(std::string_view path, std::string* out, bool* dir_only) {
   if (path.empty() || path[0] != '/') return EINVAL;
   if (path.size() >= PATH_MAX) return ENAMETOOLONG;
   std::vector<std::string_view> parts;
+  bool last_names_dir = false;  // the path so far ends in "/", "." or ".."
   size_t i = 0;
   while (i < path.size()) {
     while (i < path.size() && path[i] == '/') ++i;
     size_t start = i;
     while (i < path.size() && path[i] != '/') ++i;
     std::string_view part = path.substr(start, i - start);
+    last_names_dir = part.empty() || part == "." || part == ".." || i < path.size();
     if (part.empty() || part == ".") continue;
     if (part.size() > NAME_MAX) return ENAMETOOLONG;
     if (part == "..") {
@@ -32,6 +34,7 @@ int normalize_path(std::string_view path, std::string* out) {
   }
   if (result.empty()) result.push_back('/');
   *out = std::move(result);
+  if (dir_only) *dir_only = last_names_dir;
   return 0;
 }
 

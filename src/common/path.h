@@ -7,10 +7,15 @@
 namespace benchfs {
 
 // Normalises an absolute path: collapses repeated slashes, drops "." and
-// trailing slashes, resolves ".." (".." of "/" is "/").  Returns 0 and sets
-// *out, or an errno: EINVAL for a relative or empty path, ENAMETOOLONG for a
-// path over PATH_MAX or a component over NAME_MAX.
-int normalize_path(std::string_view path, std::string* out);
+// trailing slashes, resolves ".." lexically (".." of "/" is "/"; "/f/../g"
+// is "/g" whatever "/f" is).  Returns 0 and sets *out, or an errno: EINVAL
+// for a relative or empty path (BenchFS has no working directory),
+// ENAMETOOLONG for a path over PATH_MAX or a component over NAME_MAX.
+//
+// *dir_only, when given, tells whether the path ended in "/", "/." or
+// "/..": POSIX says such a path names a directory, and the API checks that
+// (src/api/files.cc); the normalised path itself no longer shows it.
+int normalize_path(std::string_view path, std::string* out, bool* dir_only = nullptr);
 
 // Parent of a normalised path ("/a/b" -> "/a", "/a" -> "/", "/" -> "/").
 std::string parent_path(const std::string& normalized);

@@ -20,7 +20,9 @@ class ChunkStore {
 
   virtual ~ChunkStore() = default;
 
-  // Writes len bytes at the file's global offset; result = bytes written.
+  // Writes len bytes at the file's global offset; result = bytes written,
+  // fewer than len only when the storage filled up part way (the next
+  // write then fails with -ENOSPC).
   virtual void write(uint64_t file_id, uint64_t offset, const void* buf, size_t len, Done done) = 0;
   // Reads len bytes; bytes this server never stored read as zeros; result = len.
   virtual void read(uint64_t file_id, uint64_t offset, void* buf, size_t len, Done done) = 0;

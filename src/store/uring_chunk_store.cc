@@ -182,7 +182,12 @@ unsigned UringChunkStore::poll() {
     --in_flight_;
     ++completed;
     if (res < 0) {
-      op->done(res);
+      // A write that stored some bytes before the device filled up reports
+      // them, as write(2) does: the client turns it into a short count.
+      if (op->kind == OpKind::kWrite && op->done_bytes > 0)
+        op->done(static_cast<int64_t>(op->done_bytes));
+      else
+        op->done(res);
       delete op;
       continue;
     }
