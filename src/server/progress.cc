@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -23,6 +24,9 @@ ProgressEngine::ProgressEngine(const Config& config, std::unique_ptr<Transport> 
                                      std::move(store),
                                      [this](ServerOp* op) { finish_server_op(op); });
   server_->create_root();
+  // A peer that failed or timed out is left alone for one timeout (sends to
+  // it fail at once), then tried again.
+  transport_->set_down_window(timeout_);
   transport_->on_peer_failure = [this](int rank) { fail_calls_to(rank, EIO); };
 }
 
@@ -88,7 +92,7 @@ void ProgressEngine::run_on_progress_thread(std::function<void()> fn) {
 }
 
 void ProgressEngine::close_endpoints() {
-  run_on_progress_thread([this] { transport_->close_endpoints(); });
+  run_on_progress_thread([this] { transport_->close_endpoints(timeout_); });
 }
 
 void ProgressEngine::run() {
@@ -165,7 +169,7 @@ void ProgressEngine::start_call(Call* c) {
   c->started = Clock::now();
   ++stats_.calls[static_cast<size_t>(c->op)];
   if (c->op == Opcode::kWrite) stats_.bytes_written += c->send_len;
-  c->send_done = c->reply_done = c->receiving = false;
+  c->send_done = c->reply_done = c->receiving = c->abandoned = false;
   c->status = 0;
   c->recv_len = 0;
   if (c->target == transport_->rank()) {
@@ -192,18 +196,19 @@ void ProgressEngine::start_call(Call* c) {
   h.src_rank = transport_->rank();
   h.req_id = c->id;
   h.data_len = c->send_len;
+  // A send error fails the call unless its reply is already in (UCX may
+  // report the send after the reply) or the call was failed before.  To a
+  // peer that is down this runs at once.
   transport_->send(c->target, false, h, c->meta, c->send_data, c->send_len, [this, c](int err) {
     c->send_done = true;
-    if (err && !c->reply_done && !c->receiving) {
-      in_flight_.erase(c->id);
-      c->status = err;
-      c->reply_done = true;
-    }
+    if (err && !c->reply_done && !c->receiving) return fail_call(c, err);
     maybe_complete(c);
   });
 }
 
 void ProgressEngine::handle_incoming(Incoming& in) {
+  // Whoever sends us anything is alive: end its down window early.
+  transport_->mark_up(in.header.src_rank);
   if (in.is_reply) {
     auto it = in_flight_.find(in.header.req_id);
     if (it == in_flight_.end() || it->second->receiving) {  // timed out or duplicate
@@ -229,6 +234,7 @@ void ProgressEngine::handle_incoming(Incoming& in) {
     c->receiving = true;
     transport_->receive(in.rndv_desc, c->recv_buf, len, [this, c](int err) {
       c->receiving = false;
+      if (c->abandoned) return maybe_complete(c);  // status set when it failed
       if (err) c->status = err;
       finish_reply(c);
     });
@@ -268,7 +274,8 @@ void ProgressEngine::finish_reply(Call* c) {
 }
 
 void ProgressEngine::maybe_complete(Call* c) {
-  if (!c->send_done || !c->reply_done) return;
+  // Only when UCX holds neither of the caller's buffers.
+  if (!c->send_done || !c->reply_done || c->receiving) return;
   size_t kind = static_cast<size_t>(c->op);
   stats_.latency[kind].add(
       static_cast<uint64_t>(std::chrono::nanoseconds(Clock::now() - c->started).count()));
@@ -312,25 +319,45 @@ void ProgressEngine::finish_server_op(ServerOp* op) {
                    [op](int) { delete op; });
 }
 
+// Fails a call that is still waiting for its reply.  The reply, should it
+// come, is dropped (its id is no longer in flight).  The caller gets the call
+// back once UCX has let go of its buffers: at once if the request was sent
+// and no reply payload is being received, else from the UCX callback, which
+// a force-closed endpoint guarantees (mark_down).
+void ProgressEngine::fail_call(Call* c, int err) {
+  in_flight_.erase(c->id);
+  c->status = err;
+  c->reply_done = true;
+  c->abandoned = c->receiving;
+  maybe_complete(c);
+}
+
 void ProgressEngine::fail_calls_to(int rank, int err) {
   std::vector<Call*> failed;
   for (auto& [id, c] : in_flight_)
-    if (c->target == rank && !c->receiving) failed.push_back(c);
-  for (Call* c : failed) {
-    c->status = err;
-    finish_reply(c);
-  }
+    if (c->target == rank) failed.push_back(c);
+  for (Call* c : failed) fail_call(c, err);  // c may be gone after this
 }
 
+// A call past its deadline means its server did not answer for a whole
+// timeout: that peer is unresponsive (stopped, dead, or cut off).  Every call
+// in flight to it fails with ETIMEDOUT, and its endpoint is force-closed:
+// UCX 1.13 cannot cancel a single AM send or rendezvous receive
+// (ucp_request_cancel only handles tag receives), but closing an endpoint
+// with UCP_EP_CLOSE_FLAG_FORCE completes every request on it with
+// UCS_ERR_CANCELED, after which UCX no longer touches the buffers.
 void ProgressEngine::check_timeouts() {
   auto now = Clock::now();
-  std::vector<Call*> expired;
+  std::vector<int> silent;
   for (auto& [id, c] : in_flight_)
-    if (!c->receiving && now >= c->deadline) expired.push_back(c);
-  for (Call* c : expired) {
-    log().error("{} to rank {} timed out", opcode_name(c->op), c->target);
-    c->status = ETIMEDOUT;
-    finish_reply(c);
+    if (now >= c->deadline &&
+        std::find(silent.begin(), silent.end(), c->target) == silent.end())
+      silent.push_back(c->target);
+  for (int rank : silent) {
+    log().error("rank {} did not answer within {:.1f} s: failing its calls", rank,
+                std::chrono::duration<double>(timeout_).count());
+    fail_calls_to(rank, ETIMEDOUT);
+    transport_->mark_down(rank, ETIMEDOUT);  // callbacks return the rest
   }
 }
 
