@@ -149,9 +149,9 @@ bool ProgressEngine::sleep_until_work() {
     sleeping_.store(false);
     return false;
   }
-  // With calls in flight, wake up for their deadlines; otherwise sleep until
+  // With calls or replies in flight, wake up for their deadlines; otherwise sleep until
   // something happens.
-  int timeout_ms = in_flight_.empty() ? -1 : 100;
+  int timeout_ms = in_flight_.empty() && replies_.empty() ? -1 : 100;
   epoll_event events[4];
   int n = epoll_wait(epoll_fd_, events, 4, timeout_ms);
   sleeping_.store(false);
@@ -315,8 +315,12 @@ void ProgressEngine::finish_server_op(ServerOp* op) {
   h.status = op->status;
   h.req_id = op->header.req_id;
   h.data_len = op->status == 0 ? op->out_len : 0;
+  replies_[op] = ReplyInFlight{op->header.src_rank, Clock::now() + timeout_};
   transport_->send(op->header.src_rank, true, h, op->reply_meta, op->out_data, h.data_len,
-                   [op](int) { delete op; });
+                   [this, op](int) {
+                     replies_.erase(op);
+                     delete op;
+                   });
 }
 
 // Fails a call that is still waiting for its reply.  The reply, should it
@@ -341,23 +345,37 @@ void ProgressEngine::fail_calls_to(int rank, int err) {
 
 // A call past its deadline means its server did not answer for a whole
 // timeout: that peer is unresponsive (stopped, dead, or cut off).  Every call
-// in flight to it fails with ETIMEDOUT, and its endpoint is force-closed:
-// UCX 1.13 cannot cancel a single AM send or rendezvous receive
-// (ucp_request_cancel only handles tag receives), but closing an endpoint
-// with UCP_EP_CLOSE_FLAG_FORCE completes every request on it with
-// UCS_ERR_CANCELED, after which UCX no longer touches the buffers.
+// in flight to it fails with ETIMEDOUT, and new ones fail at once for one
+// more timeout (the down window).  A call whose request UCX has sent and
+// whose reply payload is not being received goes back to its caller at once.
+// One whose buffers UCX still holds (a send a stopped peer never took, a
+// rendezvous reply half received) cannot be cancelled alone: UCX 1.13's
+// ucp_request_cancel only handles tag receives.  Then the endpoint is
+// force-closed (UCP_EP_CLOSE_FLAG_FORCE), which completes every request on
+// it with UCS_ERR_CANCELED; the callbacks hand those calls back.
 void ProgressEngine::check_timeouts() {
   auto now = Clock::now();
   std::vector<int> silent;
+  auto add = [&](int rank) {
+    if (std::find(silent.begin(), silent.end(), rank) == silent.end()) silent.push_back(rank);
+  };
   for (auto& [id, c] : in_flight_)
-    if (now >= c->deadline &&
-        std::find(silent.begin(), silent.end(), c->target) == silent.end())
-      silent.push_back(c->target);
+    if (now >= c->deadline) add(c->target);
+  std::vector<int> stuck_replies;
+  for (auto& [op, r] : replies_)
+    if (now >= r.deadline) {
+      add(r.dest);
+      stuck_replies.push_back(r.dest);
+    }
   for (int rank : silent) {
     log().error("rank {} did not answer within {:.1f} s: failing its calls", rank,
                 std::chrono::duration<double>(timeout_).count());
+    // A reply UCX still holds is freed only by closing the endpoint too.
+    bool held = std::find(stuck_replies.begin(), stuck_replies.end(), rank) != stuck_replies.end();
+    for (auto& [id, c] : in_flight_)
+      if (c->target == rank && (!c->send_done || c->receiving)) held = true;
     fail_calls_to(rank, ETIMEDOUT);
-    transport_->mark_down(rank, ETIMEDOUT);  // callbacks return the rest
+    transport_->mark_down(rank, ETIMEDOUT, held);
   }
 }
 

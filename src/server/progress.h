@@ -84,6 +84,15 @@ class ProgressEngine {
   // Progress-thread state.
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, Call*> in_flight_;
+  // Replies this server is sending, with the time each must be taken by.
+  // One that is not means the peer stopped, died, or holds a stale half of
+  // the connection (after we force-closed ours): either way it is put down
+  // like a peer that does not answer, which also frees the reply.
+  struct ReplyInFlight {
+    int dest;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::unordered_map<ServerOp*, ReplyInFlight> replies_;
   std::chrono::steady_clock::time_point next_timeout_check_;
   RankStats stats_;
 };
