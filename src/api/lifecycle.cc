@@ -116,7 +116,7 @@ int init(MPI_Comm user_comm) {
   if (agree(store ? 0 : EIO, inst->comm)) return fail(EIO);
 
   auto transport = std::make_unique<Transport>();
-  if (int e = transport->init(inst->comm, inst->config.eager_threshold)) {
+  if (int e = transport->init(inst->comm, inst->config.eager_threshold, inst->config.rpc_timeout)) {
     store->destroy(false);
     return fail(e);
   }

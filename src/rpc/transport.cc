@@ -1,6 +1,9 @@
 #include "rpc/transport.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/log.h"
@@ -77,7 +80,7 @@ Transport::~Transport() {
   if (context_) ucp_cleanup(context_);
 }
 
-int Transport::init(MPI_Comm comm, uint64_t eager_threshold) {
+int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout) {
   MPI_Comm_rank(comm, &rank_);
   MPI_Comm_size(comm, &size_);
   eager_threshold_ = eager_threshold;
@@ -93,6 +96,16 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold) {
   params.mt_workers_shared = 0;
   ucp_config_t* config = nullptr;
   ucs_status_t st = ucp_config_read(nullptr, nullptr, &config);
+  // Force-closing an endpoint to a stopped peer completes its requests only
+  // once UCX's keepalive has checked the peer (measured: the default 20 s
+  // interval held a timed-out call for 20 s).  Half the RPC timeout keeps
+  // that inside the timeout; UCX_KEEPALIVE_INTERVAL set by the user wins.
+  if (st == UCS_OK && !getenv("UCX_KEEPALIVE_INTERVAL")) {
+    char interval[32];
+    std::snprintf(interval, sizeof interval, "%.3fs", std::min(20.0, rpc_timeout / 2));
+    if (ucp_config_modify(config, "KEEPALIVE_INTERVAL", interval) != UCS_OK)
+      log().warn("cannot set UCX keepalive interval to {}", interval);
+  }
   if (st == UCS_OK) {
     st = ucp_init(&params, config, &context_);
     ucp_config_release(config);
@@ -187,10 +200,10 @@ void Transport::close_doomed() {
   in_progress_ = nested;
 }
 
-void Transport::mark_down(int dest, int err) {
+void Transport::mark_down(int dest, int err, bool close) {
   down_until_[dest] = Clock::now() + down_window_;
   down_err_[dest] = err;
-  if (endpoints_[dest]) {
+  if (close && endpoints_[dest]) {
     doomed_.push_back(endpoints_[dest]);
     endpoints_[dest] = nullptr;
   }
@@ -237,7 +250,7 @@ void Transport::on_ep_error(void* arg, ucp_ep_h ep, ucs_status_t status) {
   // A failed endpoint must be force-closed; an old one (already replaced
   // after a timeout) is in doomed_ or closed already.
   if (t->endpoints_[ctx->rank] != ep) return;
-  t->mark_down(ctx->rank, EIO);
+  t->mark_down(ctx->rank, EIO, true);  // UCX requires closing a failed endpoint
   if (t->on_peer_failure) t->on_peer_failure(ctx->rank);
 }
 
@@ -254,7 +267,7 @@ ucp_ep_h Transport::endpoint(int dest) {
   if (st != UCS_OK) {
     log().error("cannot connect to rank {}: {}", dest, ucs_status_string(st));
     endpoints_[dest] = nullptr;
-    mark_down(dest, EIO);
+    mark_down(dest, EIO, false);
     return nullptr;
   }
   ++endpoints_created_;

@@ -50,7 +50,8 @@ class Transport {
 
   // Collective over comm: creates the UCX context and worker and exchanges
   // worker addresses.  Returns 0 or an errno (the same on every rank).
-  int init(MPI_Comm comm, uint64_t eager_threshold);
+  // `rpc_timeout` (seconds) bounds UCX's keepalive interval, see init().
+  int init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout);
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -81,10 +82,13 @@ class Transport {
 
   // How long a peer stays down after a failure unless it is heard from.
   void set_down_window(std::chrono::nanoseconds window) { down_window_ = window; }
-  // Puts a peer down with error `err` (ETIMEDOUT: it stopped answering) and
-  // force-closes its endpoint: every UCX request still on it completes with
-  // an error (its `done` runs, possibly before this returns).
-  void mark_down(int dest, int err);
+  // Puts a peer down with error `err` (ETIMEDOUT: it stopped answering).
+  // With `close`, also force-closes its endpoint: every UCX request still on
+  // it completes with an error (its `done` runs, possibly before this
+  // returns).  That costs the peer its side of the connection too (UCX pairs
+  // the two endpoints; messages to the closed one are dropped), so it is
+  // done only when UCX must give buffers back.
+  void mark_down(int dest, int err, bool close);
   // A message from `dest` arrived: it is alive, talk to it again.
   void mark_up(int dest);
   // 0 if `dest` may be sent to, else the errno it is down with.

@@ -32,6 +32,9 @@ ProgressEngine::ProgressEngine(const Config& config, std::unique_ptr<Transport> 
 
 ProgressEngine::~ProgressEngine() {
   stop();
+  // Closing the transport may still run send callbacks, which use replies_:
+  // it goes first, while every member is alive.
+  transport_.reset();
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
