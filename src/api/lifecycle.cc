@@ -5,13 +5,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "api/instance.h"
 #include "benchfs/benchfs.h"
 #include "common/log.h"
+#include "common/placement.h"
 #include "rpc/transport.h"
 #include "server/stats.h"
 #include "store/chunk_store.h"
@@ -113,7 +116,7 @@ int init(MPI_Comm user_comm) {
   if (agree(store ? 0 : EIO, inst->comm)) return fail(EIO);
 
   auto transport = std::make_unique<Transport>();
-  if (int e = transport->init(inst->comm, inst->config.eager_threshold)) {
+  if (int e = transport->init(inst->comm, inst->config.eager_threshold, inst->config.rpc_timeout)) {
     store->destroy(false);
     return fail(e);
   }
@@ -138,6 +141,88 @@ int init(MPI_Comm user_comm) {
              inst->config.chunk_size, inst->config.backend);
   g_instance = std::move(inst);
   return 0;
+}
+
+// Tag of the "a rank is gone, stop waiting" note on the private
+// communicator (nothing else is sent point to point on it).
+constexpr int kGoneTag = 0x6266;
+
+// A path whose metadata lives on `rank`: asking for it (ENOENT) tells
+// whether that rank's server still answers.
+std::string probe_path(int rank, int size) {
+  for (unsigned k = 0;; ++k) {
+    std::string p = "/.benchfs-probe-" + std::to_string(k);
+    if (metadata_owner(p, size) == rank) return p;
+  }
+}
+
+// Waits until every rank reached this point, like MPI_Barrier, but returns
+// false instead of hanging when a rank is gone (exited, killed or stopped).
+// A rank waiting in MPI_Ibarrier cannot tell a slow rank from a dead one,
+// and it may never have talked to the dead one.  So while it waits (after
+// 1 s, then every 1 s) it asks its ring successor's server for a
+// path; a successor that does not answer within BENCHFS_RPC_TIMEOUT (or whose
+// connection failed) is gone.  The rank that finds out tells every other
+// rank with a note, and everyone stops waiting.  Every rank still waiting has
+// a successor, and the nearest waiting predecessor of a dead rank probes it,
+// so the wait always ends.  The costs when all is well: one small
+// message per second per rank that waits longer than a second.
+bool wait_for_all(Instance& inst) {
+  using Clock = std::chrono::steady_clock;
+  if (inst.size == 1) return true;
+  static const int note_out = 1;  // Isend buffers must outlive the sends
+  int note_in = 0;
+  MPI_Request note, barrier;
+  MPI_Irecv(&note_in, 1, MPI_INT, MPI_ANY_SOURCE, kGoneTag, inst.comm, &note);
+  MPI_Ibarrier(inst.comm, &barrier);
+  const int succ = (inst.rank + 1) % inst.size;
+  const std::string probe = probe_path(succ, inst.size);
+  auto next_probe = Clock::now() + std::chrono::seconds(1);
+  auto pause = std::chrono::microseconds(20);
+  auto cancel_note = [&] {
+    MPI_Cancel(&note);
+    MPI_Wait(&note, MPI_STATUS_IGNORE);
+  };
+  for (;;) {
+    int done = 0;
+    MPI_Test(&barrier, &done, MPI_STATUS_IGNORE);
+    if (done) {
+      cancel_note();
+      return true;
+    }
+    MPI_Status st;
+    MPI_Test(&note, &done, &st);
+    if (done) {
+      // The barrier request stays pending: a collective cannot be cancelled.
+      log().error("finalize: rank {} reported a lost rank; shutting down without it",
+                  st.MPI_SOURCE);
+      return false;
+    }
+    if (Clock::now() >= next_probe) {
+      Attr attr;
+      int err = inst.client->stat(probe, &attr);
+      MPI_Test(&barrier, &done, MPI_STATUS_IGNORE);  // it may have come meanwhile
+      if (done) {
+        cancel_note();
+        return true;
+      }
+      if (err == ETIMEDOUT || err == EIO) {
+        log().error("finalize: rank {} does not answer ({}); shutting down without it", succ,
+                    std::strerror(err));
+        for (int r = 0; r < inst.size; ++r) {
+          if (r == inst.rank || r == succ) continue;
+          MPI_Request req;
+          MPI_Isend(&note_out, 1, MPI_INT, r, kGoneTag, inst.comm, &req);
+          MPI_Request_free(&req);
+        }
+        cancel_note();
+        return false;
+      }
+      next_probe = Clock::now() + std::chrono::seconds(1);
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
+  }
 }
 
 // BENCHFS_STATS=1: rank 0 prints every rank's counters and their sum.
@@ -166,19 +251,24 @@ int finalize() {
   inst.fds.clear();
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Barrier(inst.comm);  // every rank's client is done
-  if (inst.config.stats && !finalized) report_stats(inst);
-  inst.engine->close_endpoints();           // peers still progress: flush
-  if (!finalized) MPI_Barrier(inst.comm);
+  // Every rank's client is done; a lost rank ends the collective part.
+  bool all_here = finalized || wait_for_all(inst);
+  if (inst.config.stats && !finalized && all_here) report_stats(inst);
+  inst.engine->close_endpoints();  // peers still progress: flush (bounded)
+  if (!finalized && all_here) all_here = wait_for_all(inst);
   inst.engine->stop();
   inst.engine->server().store().destroy(inst.config.keep);
   // The job directory goes with the last rank directory in it.
   if (!inst.config.keep) ::rmdir(job_directory(inst.config, inst.job_tag).c_str());
   inst.client.reset();
   inst.engine.reset();
-  if (!finalized) MPI_Comm_free(&inst.comm);
+  // With a rank lost, a barrier request is still pending on the
+  // communicator: it is left to MPI_Finalize rather than freed.
+  if (!finalized && all_here) MPI_Comm_free(&inst.comm);
   g_instance.reset();
-  return 0;
+  // This rank is down either way; EIO says the job lost a rank (and the
+  // data it held).
+  return all_here ? 0 : EIO;
 }
 
 }  // namespace

@@ -52,6 +52,9 @@ struct Call {
   bool send_done = false;
   bool reply_done = false;
   bool receiving = false;  // a rendezvous reply payload is being received
+  // Failed (timeout, peer failure) while UCX still wrote recv_buf: the call
+  // goes back to its caller only when UCX is done with the buffer.
+  bool abandoned = false;
   std::chrono::steady_clock::time_point deadline;
   std::chrono::steady_clock::time_point started;
   CallWaiter* waiter = nullptr;

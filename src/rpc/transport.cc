@@ -1,6 +1,9 @@
 #include "rpc/transport.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/log.h"
@@ -46,20 +49,30 @@ int ucs_to_errno(ucs_status_t status) {
   }
 }
 
+namespace {
+
+// Force-closes an endpoint: UCX completes every request still on it with
+// UCS_ERR_CANCELED (their callbacks run here or in a later progress) and
+// stops using their buffers.  Needs UCP_ERR_HANDLING_MODE_PEER (set below).
+void force_close(ucp_worker_h worker, ucp_ep_h ep) {
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+  p.flags = UCP_EP_CLOSE_FLAG_FORCE;
+  ucs_status_ptr_t r = ucp_ep_close_nbx(ep, &p);
+  if (UCS_PTR_IS_PTR(r)) {
+    while (ucp_request_check_status(r) == UCS_INPROGRESS) ucp_worker_progress(worker);
+    ucp_request_free(r);
+  }
+}
+
+}  // namespace
+
 Transport::~Transport() {
   for (auto& ep : endpoints_) {
-    if (ep) {
-      ucp_request_param_t p{};
-      p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-      p.flags = UCP_EP_CLOSE_FLAG_FORCE;
-      ucs_status_ptr_t r = ucp_ep_close_nbx(ep, &p);
-      if (UCS_PTR_IS_PTR(r)) {
-        while (ucp_request_check_status(r) == UCS_INPROGRESS) ucp_worker_progress(worker_);
-        ucp_request_free(r);
-      }
-      ep = nullptr;
-    }
+    if (ep) doomed_.push_back(ep);
+    ep = nullptr;
   }
+  if (worker_) close_doomed();
   for (auto& in : inbox_)
     if (in.rndv_desc) ucp_am_data_release(worker_, in.rndv_desc);
   inbox_.clear();
@@ -67,7 +80,7 @@ Transport::~Transport() {
   if (context_) ucp_cleanup(context_);
 }
 
-int Transport::init(MPI_Comm comm, uint64_t eager_threshold) {
+int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout) {
   MPI_Comm_rank(comm, &rank_);
   MPI_Comm_size(comm, &size_);
   eager_threshold_ = eager_threshold;
@@ -83,6 +96,16 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold) {
   params.mt_workers_shared = 0;
   ucp_config_t* config = nullptr;
   ucs_status_t st = ucp_config_read(nullptr, nullptr, &config);
+  // Force-closing an endpoint to a stopped peer completes its requests only
+  // once UCX's keepalive has checked the peer (measured: the default 20 s
+  // interval held a timed-out call for 20 s).  Half the RPC timeout keeps
+  // that inside the timeout; UCX_KEEPALIVE_INTERVAL set by the user wins.
+  if (st == UCS_OK && !getenv("UCX_KEEPALIVE_INTERVAL")) {
+    char interval[32];
+    std::snprintf(interval, sizeof interval, "%.3fs", std::min(20.0, rpc_timeout / 2));
+    if (ucp_config_modify(config, "KEEPALIVE_INTERVAL", interval) != UCS_OK)
+      log().warn("cannot set UCX keepalive interval to {}", interval);
+  }
   if (st == UCS_OK) {
     st = ucp_init(&params, config, &context_);
     ucp_config_release(config);
@@ -144,7 +167,8 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold) {
   addresses_.resize(size_);
   for (int r = 0; r < size_; ++r) addresses_[r].assign(all.data() + displs[r], lens[r]);
   endpoints_.assign(size_, nullptr);
-  failed_.assign(size_, false);
+  down_until_.assign(size_, Clock::time_point{});
+  down_err_.assign(size_, 0);
   for (int r = 0; r < size_; ++r) ep_error_contexts_.push_back({this, r});
   return 0;
 }
@@ -153,8 +177,46 @@ bool Transport::arm() { return ucp_worker_arm(worker_) == UCS_OK; }
 
 unsigned Transport::progress() {
   unsigned total = 0, n;
+  in_progress_ = true;
   while ((n = ucp_worker_progress(worker_)) != 0) total += n;
+  in_progress_ = false;
+  if (!doomed_.empty()) {
+    close_doomed();
+    ++total;
+  }
   return total;
+}
+
+void Transport::close_doomed() {
+  // Closing progresses the worker, whose callbacks may put another peer
+  // down: that one is queued (in_progress_) and closed by this loop.
+  bool nested = in_progress_;
+  in_progress_ = true;
+  while (!doomed_.empty()) {
+    std::vector<ucp_ep_h> eps;
+    eps.swap(doomed_);
+    for (ucp_ep_h ep : eps) force_close(worker_, ep);
+  }
+  in_progress_ = nested;
+}
+
+void Transport::mark_down(int dest, int err, bool close) {
+  down_until_[dest] = Clock::now() + down_window_;
+  down_err_[dest] = err;
+  if (close && endpoints_[dest]) {
+    doomed_.push_back(endpoints_[dest]);
+    endpoints_[dest] = nullptr;
+  }
+  // Inside ucp_worker_progress (an error callback) closing is deferred to
+  // the end of progress().
+  if (!in_progress_) close_doomed();
+}
+
+void Transport::mark_up(int dest) { down_err_[dest] = 0; }
+
+int Transport::peer_error(int dest) const {
+  if (down_err_[dest] == 0) return 0;
+  return Clock::now() < down_until_[dest] ? down_err_[dest] : 0;
 }
 
 ucs_status_t Transport::on_am(void* arg, const void* header, size_t header_len, void* data,
@@ -186,16 +248,18 @@ ucs_status_t Transport::on_am(void* arg, const void* header, size_t header_len, 
   return UCS_OK;
 }
 
-void Transport::on_ep_error(void* arg, ucp_ep_h, ucs_status_t status) {
+void Transport::on_ep_error(void* arg, ucp_ep_h ep, ucs_status_t status) {
   auto* ctx = static_cast<EpErrorContext*>(arg);
   Transport* t = ctx->transport;
   log().error("connection to rank {} failed: {}", ctx->rank, ucs_status_string(status));
-  t->failed_[ctx->rank] = true;
+  // A failed endpoint must be force-closed; an old one (already replaced
+  // after a timeout) is in doomed_ or closed already.
+  if (t->endpoints_[ctx->rank] != ep) return;
+  t->mark_down(ctx->rank, EIO, true);  // UCX requires closing a failed endpoint
   if (t->on_peer_failure) t->on_peer_failure(ctx->rank);
 }
 
 ucp_ep_h Transport::endpoint(int dest) {
-  if (failed_[dest]) return nullptr;
   if (endpoints_[dest]) return endpoints_[dest];
   ucp_ep_params_t ep{};
   ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
@@ -208,7 +272,7 @@ ucp_ep_h Transport::endpoint(int dest) {
   if (st != UCS_OK) {
     log().error("cannot connect to rank {}: {}", dest, ucs_status_string(st));
     endpoints_[dest] = nullptr;
-    failed_[dest] = true;
+    mark_down(dest, EIO, false);
     return nullptr;
   }
   ++endpoints_created_;
@@ -217,6 +281,10 @@ ucp_ep_h Transport::endpoint(int dest) {
 
 void Transport::send(int dest, bool reply, const MsgHeader& header, std::string_view meta,
                      const void* data, size_t len, Done done) {
+  if (int err = peer_error(dest)) {
+    done(err);
+    return;
+  }
   ucp_ep_h ep = endpoint(dest);
   if (!ep) {
     done(EIO);
@@ -255,21 +323,69 @@ void Transport::receive(void* desc, void* buf, size_t len, Done done) {
 
 void Transport::discard(void* desc) { ucp_am_data_release(worker_, desc); }
 
-void Transport::close_endpoints() {
-  std::vector<ucs_status_ptr_t> pending;
-  for (auto& ep : endpoints_) {
+void Transport::close_endpoints(std::chrono::nanoseconds bound) {
+  in_progress_ = true;  // an endpoint failing meanwhile is closed at the end
+  // Flush first, so replies and requests already handed to UCX arrive.
+  struct Flush {
+    ucp_ep_h ep;
+    ucs_status_ptr_t req;
+  };
+  std::vector<Flush> flushes;
+  for (int r = 0; r < size_; ++r) {
+    ucp_ep_h ep = endpoints_[r];
     if (!ep) continue;
+    endpoints_[r] = nullptr;
+    if (peer_error(r)) {  // nothing will be delivered there
+      doomed_.push_back(ep);
+      continue;
+    }
     ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-    p.flags = 0;  // flush outstanding sends first
-    ucs_status_ptr_t r = ucp_ep_close_nbx(ep, &p);
-    if (UCS_PTR_IS_PTR(r)) pending.push_back(r);
-    ep = nullptr;
+    flushes.push_back({ep, ucp_ep_flush_nbx(ep, &p)});
   }
-  for (auto r : pending) {
-    while (ucp_request_check_status(r) == UCS_INPROGRESS) ucp_worker_progress(worker_);
+  close_doomed();
+  auto deadline = Clock::now() + bound;
+  auto pending = [&] {
+    for (auto& f : flushes)
+      if (UCS_PTR_IS_PTR(f.req) && ucp_request_check_status(f.req) == UCS_INPROGRESS) return true;
+    return false;
+  };
+  while (pending() && Clock::now() < deadline) ucp_worker_progress(worker_);
+
+  // A flushed endpoint closes gracefully; one whose flush is still pending
+  // (a stopped or dead peer) is force-closed, which cancels what it holds.
+  std::vector<ucs_status_ptr_t> closing;
+  for (auto& f : flushes) {
+    bool flushed = true;
+    if (UCS_PTR_IS_PTR(f.req)) {
+      flushed = ucp_request_check_status(f.req) == UCS_OK;
+      ucp_request_free(f.req);
+    } else if (UCS_PTR_IS_ERR(f.req)) {
+      flushed = false;
+    }
+    if (!flushed) {
+      force_close(worker_, f.ep);
+      continue;
+    }
+    ucp_request_param_t p{};
+    ucs_status_ptr_t r = ucp_ep_close_nbx(f.ep, &p);
+    if (UCS_PTR_IS_PTR(r)) closing.push_back(r);
+  }
+  // Closing a flushed endpoint needs no answer from the peer; the bound is
+  // only a guard.
+  deadline = Clock::now() + bound;
+  auto closing_pending = [&] {
+    for (auto r : closing)
+      if (ucp_request_check_status(r) == UCS_INPROGRESS) return true;
+    return false;
+  };
+  while (closing_pending() && Clock::now() < deadline) ucp_worker_progress(worker_);
+  for (auto r : closing) {
+    if (ucp_request_check_status(r) == UCS_INPROGRESS)
+      log().warn("closing an endpoint did not finish within the shutdown bound");
     ucp_request_free(r);
   }
+  in_progress_ = false;
+  close_doomed();
 }
 
 }  // namespace benchfs

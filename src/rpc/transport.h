@@ -5,11 +5,21 @@
 // one MPI_Allgather at init; endpoints are created on first use, so a job of
 // N ranks never builds N^2 endpoints up front.  Everything except init()
 // runs on the progress thread only (the worker is single-threaded).
+//
+// Peer health: a peer whose endpoint failed (UCX error callback) or that the
+// progress engine found unresponsive (a call timed out) is "down" for a
+// while: its endpoint is force-closed, which is the only way UCX 1.13 gives
+// back the buffers of sends it still holds (ucp_request_cancel cancels only
+// tag receives), and every send to it fails at once with the error that put
+// it down.  When the window ends, or as soon as a message from the peer
+// arrives, the next send connects again: a rank that was only stopped comes
+// back.
 #pragma once
 
 #include <mpi.h>
 #include <ucp/api/ucp.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <string>
@@ -40,7 +50,8 @@ class Transport {
 
   // Collective over comm: creates the UCX context and worker and exchanges
   // worker addresses.  Returns 0 or an errno (the same on every rank).
-  int init(MPI_Comm comm, uint64_t eager_threshold);
+  // `rpc_timeout` (seconds) bounds UCX's keepalive interval, see init().
+  int init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout);
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -56,7 +67,8 @@ class Transport {
 
   // Sends header (+meta) and `len` bytes of payload to rank `dest`.  `data`
   // must stay valid until `done` runs; `done` runs exactly once, possibly
-  // before send() returns.
+  // before send() returns.  UCX never touches `data` after `done` ran.  To a
+  // peer that is down, `done` runs at once with the error that put it down.
   void send(int dest, bool reply, const MsgHeader& header, std::string_view meta,
             const void* data, size_t len, Done done);
   // Receives a rendezvous payload into buf; `done` runs exactly once.
@@ -64,11 +76,28 @@ class Transport {
   // Frees a rendezvous payload that will not be received.
   void discard(void* rndv_desc);
 
-  // Called when the endpoint to a rank fails (the peer died or vanished).
+  // Called when the endpoint to a rank fails (the peer died or vanished);
+  // the peer is already down (for `down_window`, error EIO).
   std::function<void(int rank)> on_peer_failure;
 
-  // Flushes and closes every endpoint (progress thread, at shutdown).
-  void close_endpoints();
+  // How long a peer stays down after a failure unless it is heard from.
+  void set_down_window(std::chrono::nanoseconds window) { down_window_ = window; }
+  // Puts a peer down with error `err` (ETIMEDOUT: it stopped answering).
+  // With `close`, also force-closes its endpoint: every UCX request still on
+  // it completes with an error (its `done` runs, possibly before this
+  // returns).  That costs the peer its side of the connection too (UCX pairs
+  // the two endpoints; messages to the closed one are dropped), so it is
+  // done only when UCX must give buffers back.
+  void mark_down(int dest, int err, bool close);
+  // A message from `dest` arrived: it is alive, talk to it again.
+  void mark_up(int dest);
+  // 0 if `dest` may be sent to, else the errno it is down with.
+  int peer_error(int dest) const;
+
+  // Flushes and closes every endpoint (progress thread, at shutdown).  A
+  // flush that does not finish within `bound` (the peer is stopped or dead)
+  // is given up and the endpoint force-closed, so shutdown never hangs.
+  void close_endpoints(std::chrono::nanoseconds bound);
 
   // Counters for tests and statistics.
   uint64_t endpoints_created() const { return endpoints_created_; }
@@ -77,7 +106,11 @@ class Transport {
   static constexpr unsigned kRequestAm = 0;
   static constexpr unsigned kReplyAm = 1;
 
+  using Clock = std::chrono::steady_clock;
+
   ucp_ep_h endpoint(int dest);
+  // Force-closes the endpoints in doomed_ (outside ucp_worker_progress).
+  void close_doomed();
   static ucs_status_t on_am(void* arg, const void* header, size_t header_len, void* data,
                             size_t len, const ucp_am_recv_param_t* param, bool is_reply);
   static void on_ep_error(void* arg, ucp_ep_h ep, ucs_status_t status);
@@ -95,7 +128,11 @@ class Transport {
   int event_fd_ = -1;
   std::vector<std::string> addresses_;  // every rank's worker address
   std::vector<ucp_ep_h> endpoints_;     // created on first use
-  std::vector<bool> failed_;
+  std::vector<Clock::time_point> down_until_;  // a peer is down until then
+  std::vector<int> down_err_;                  // ... with this errno (0: up)
+  std::vector<ucp_ep_h> doomed_;               // to force-close after progress
+  std::chrono::nanoseconds down_window_{std::chrono::seconds(30)};
+  bool in_progress_ = false;
   std::vector<EpErrorContext> ep_error_contexts_;  // one per rank, fixed after init
   std::deque<Incoming> inbox_;
   uint64_t endpoints_created_ = 0;

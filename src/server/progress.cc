@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -23,11 +24,17 @@ ProgressEngine::ProgressEngine(const Config& config, std::unique_ptr<Transport> 
                                      std::move(store),
                                      [this](ServerOp* op) { finish_server_op(op); });
   server_->create_root();
+  // A peer that failed or timed out is left alone for one timeout (sends to
+  // it fail at once), then tried again.
+  transport_->set_down_window(timeout_);
   transport_->on_peer_failure = [this](int rank) { fail_calls_to(rank, EIO); };
 }
 
 ProgressEngine::~ProgressEngine() {
   stop();
+  // Closing the transport may still run send callbacks, which use replies_:
+  // it goes first, while every member is alive.
+  transport_.reset();
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -88,7 +95,7 @@ void ProgressEngine::run_on_progress_thread(std::function<void()> fn) {
 }
 
 void ProgressEngine::close_endpoints() {
-  run_on_progress_thread([this] { transport_->close_endpoints(); });
+  run_on_progress_thread([this] { transport_->close_endpoints(timeout_); });
 }
 
 void ProgressEngine::run() {
@@ -145,9 +152,9 @@ bool ProgressEngine::sleep_until_work() {
     sleeping_.store(false);
     return false;
   }
-  // With calls in flight, wake up for their deadlines; otherwise sleep until
+  // With calls or replies in flight, wake up for their deadlines; otherwise sleep until
   // something happens.
-  int timeout_ms = in_flight_.empty() ? -1 : 100;
+  int timeout_ms = in_flight_.empty() && replies_.empty() ? -1 : 100;
   epoll_event events[4];
   int n = epoll_wait(epoll_fd_, events, 4, timeout_ms);
   sleeping_.store(false);
@@ -165,7 +172,7 @@ void ProgressEngine::start_call(Call* c) {
   c->started = Clock::now();
   ++stats_.calls[static_cast<size_t>(c->op)];
   if (c->op == Opcode::kWrite) stats_.bytes_written += c->send_len;
-  c->send_done = c->reply_done = c->receiving = false;
+  c->send_done = c->reply_done = c->receiving = c->abandoned = false;
   c->status = 0;
   c->recv_len = 0;
   if (c->target == transport_->rank()) {
@@ -192,18 +199,19 @@ void ProgressEngine::start_call(Call* c) {
   h.src_rank = transport_->rank();
   h.req_id = c->id;
   h.data_len = c->send_len;
+  // A send error fails the call unless its reply is already in (UCX may
+  // report the send after the reply) or the call was failed before.  To a
+  // peer that is down this runs at once.
   transport_->send(c->target, false, h, c->meta, c->send_data, c->send_len, [this, c](int err) {
     c->send_done = true;
-    if (err && !c->reply_done && !c->receiving) {
-      in_flight_.erase(c->id);
-      c->status = err;
-      c->reply_done = true;
-    }
+    if (err && !c->reply_done && !c->receiving) return fail_call(c, err);
     maybe_complete(c);
   });
 }
 
 void ProgressEngine::handle_incoming(Incoming& in) {
+  // Whoever sends us anything is alive: end its down window early.
+  transport_->mark_up(in.header.src_rank);
   if (in.is_reply) {
     auto it = in_flight_.find(in.header.req_id);
     if (it == in_flight_.end() || it->second->receiving) {  // timed out or duplicate
@@ -229,6 +237,7 @@ void ProgressEngine::handle_incoming(Incoming& in) {
     c->receiving = true;
     transport_->receive(in.rndv_desc, c->recv_buf, len, [this, c](int err) {
       c->receiving = false;
+      if (c->abandoned) return maybe_complete(c);  // status set when it failed
       if (err) c->status = err;
       finish_reply(c);
     });
@@ -276,7 +285,8 @@ void ProgressEngine::finish_reply(Call* c) {
 }
 
 void ProgressEngine::maybe_complete(Call* c) {
-  if (!c->send_done || !c->reply_done) return;
+  // Only when UCX holds neither of the caller's buffers.
+  if (!c->send_done || !c->reply_done || c->receiving) return;
   size_t kind = static_cast<size_t>(c->op);
   stats_.latency[kind].add(
       static_cast<uint64_t>(std::chrono::nanoseconds(Clock::now() - c->started).count()));
@@ -316,29 +326,67 @@ void ProgressEngine::finish_server_op(ServerOp* op) {
   h.status = op->status;
   h.req_id = op->header.req_id;
   h.data_len = op->status == 0 ? op->out_len : 0;
+  replies_[op] = ReplyInFlight{op->header.src_rank, Clock::now() + timeout_};
   transport_->send(op->header.src_rank, true, h, op->reply_meta, op->out_data, h.data_len,
-                   [op](int) { delete op; });
+                   [this, op](int) {
+                     replies_.erase(op);
+                     delete op;
+                   });
+}
+
+// Fails a call that is still waiting for its reply.  The reply, should it
+// come, is dropped (its id is no longer in flight).  The caller gets the call
+// back once UCX has let go of its buffers: at once if the request was sent
+// and no reply payload is being received, else from the UCX callback, which
+// a force-closed endpoint guarantees (mark_down).
+void ProgressEngine::fail_call(Call* c, int err) {
+  in_flight_.erase(c->id);
+  c->status = err;
+  c->reply_done = true;
+  c->abandoned = c->receiving;
+  maybe_complete(c);
 }
 
 void ProgressEngine::fail_calls_to(int rank, int err) {
   std::vector<Call*> failed;
   for (auto& [id, c] : in_flight_)
-    if (c->target == rank && !c->receiving) failed.push_back(c);
-  for (Call* c : failed) {
-    c->status = err;
-    finish_reply(c);
-  }
+    if (c->target == rank) failed.push_back(c);
+  for (Call* c : failed) fail_call(c, err);  // c may be gone after this
 }
 
+// A call past its deadline means its server did not answer for a whole
+// timeout: that peer is unresponsive (stopped, dead, or cut off).  Every call
+// in flight to it fails with ETIMEDOUT, and new ones fail at once for one
+// more timeout (the down window).  A call whose request UCX has sent and
+// whose reply payload is not being received goes back to its caller at once.
+// One whose buffers UCX still holds (a send a stopped peer never took, a
+// rendezvous reply half received) cannot be cancelled alone: UCX 1.13's
+// ucp_request_cancel only handles tag receives.  Then the endpoint is
+// force-closed (UCP_EP_CLOSE_FLAG_FORCE), which completes every request on
+// it with UCS_ERR_CANCELED; the callbacks hand those calls back.
 void ProgressEngine::check_timeouts() {
   auto now = Clock::now();
-  std::vector<Call*> expired;
+  std::vector<int> silent;
+  auto add = [&](int rank) {
+    if (std::find(silent.begin(), silent.end(), rank) == silent.end()) silent.push_back(rank);
+  };
   for (auto& [id, c] : in_flight_)
-    if (!c->receiving && now >= c->deadline) expired.push_back(c);
-  for (Call* c : expired) {
-    log().error("{} to rank {} timed out", opcode_name(c->op), c->target);
-    c->status = ETIMEDOUT;
-    finish_reply(c);
+    if (now >= c->deadline) add(c->target);
+  std::vector<int> stuck_replies;
+  for (auto& [op, r] : replies_)
+    if (now >= r.deadline) {
+      add(r.dest);
+      stuck_replies.push_back(r.dest);
+    }
+  for (int rank : silent) {
+    log().error("rank {} did not answer within {:.1f} s: failing its calls", rank,
+                std::chrono::duration<double>(timeout_).count());
+    // A reply UCX still holds is freed only by closing the endpoint too.
+    bool held = std::find(stuck_replies.begin(), stuck_replies.end(), rank) != stuck_replies.end();
+    for (auto& [id, c] : in_flight_)
+      if (c->target == rank && (!c->send_done || c->receiving)) held = true;
+    fail_calls_to(rank, ETIMEDOUT);
+    transport_->mark_down(rank, ETIMEDOUT, held);
   }
 }
 

@@ -42,7 +42,9 @@ class ProgressEngine {
   void submit(Call* const* calls, size_t n);
   // Runs fn on the progress thread and waits for it (any thread but that one).
   void run_on_progress_thread(std::function<void()> fn);
-  // Flushes and closes every endpoint; the peers must still be progressing.
+  // Flushes and closes every endpoint.  A peer that does not take its
+  // messages within BENCHFS_RPC_TIMEOUT (stopped or dead) has its endpoint
+  // force-closed instead, so this always returns.
   void close_endpoints();
   // Stops and joins the thread.
   void stop();
@@ -60,6 +62,7 @@ class ProgressEngine {
   void finish_reply(Call* c);
   void maybe_complete(Call* c);
   void finish_server_op(ServerOp* op);
+  void fail_call(Call* c, int err);
   void fail_calls_to(int rank, int err);
   void check_timeouts();
 
@@ -81,6 +84,15 @@ class ProgressEngine {
   // Progress-thread state.
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, Call*> in_flight_;
+  // Replies this server is sending, with the time each must be taken by.
+  // One that is not means the peer stopped, died, or holds a stale half of
+  // the connection (after we force-closed ours): either way it is put down
+  // like a peer that does not answer, which also frees the reply.
+  struct ReplyInFlight {
+    int dest;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::unordered_map<ServerOp*, ReplyInFlight> replies_;
   std::chrono::steady_clock::time_point next_timeout_check_;
   RankStats stats_;
 };
