@@ -32,7 +32,6 @@
 #include <cinttypes>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -166,6 +165,46 @@ struct Log {
     }
   }
 };
+
+// Size (stat and fstat) and every byte of a file must be exactly what the
+// log says.  Failures go to errors, labelled with rank and thread;
+// thread < 0: the final check.
+void verify_file(const std::string& path, const FileModel& f, std::vector<std::string>& errors,
+                 int rank, int thread) {
+  auto err = [&](const std::string& what) {
+    if (errors.size() < kMaxErrors)
+      errors.push_back("rank " + std::to_string(rank) +
+                       (thread < 0 ? " final" : " thread " + std::to_string(thread)) + ": " +
+                       what);
+  };
+  struct stat st;
+  if (benchfs_stat(path.c_str(), &st) != 0)
+    return err("stat " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return err(path + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) != f.size)
+    return err("stat " + path + ": size " + std::to_string(st.st_size) + ", log says " +
+               std::to_string(f.size));
+  int fd = benchfs_open(path.c_str(), O_RDONLY);
+  if (fd < 0) return err("open " + path + ": " + std::strerror(errno));
+  if (benchfs_fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size)
+    err("fstat " + path + ": wrong size or error");
+  std::vector<char> got(f.size + 100, 'x');
+  ssize_t n = benchfs_pread(fd, got.data(), got.size(), 0);
+  if (n != static_cast<ssize_t>(f.size)) {
+    err("pread " + path + " returned " + std::to_string(n) + ", log says size " +
+        std::to_string(f.size));
+  } else {
+    std::vector<char> want = f.expected();
+    for (uint64_t i = 0; i < f.size; ++i)
+      if (got[i] != want[i]) {
+        err(path + ": byte " + std::to_string(i) + " is " +
+            std::to_string(static_cast<unsigned char>(got[i])) + ", log says " +
+            std::to_string(static_cast<unsigned char>(want[i])));
+        break;
+      }
+  }
+  if (benchfs_close(fd) != 0) err("close " + path + ": " + std::strerror(errno));
+}
 
 struct Counters {
   std::atomic<uint64_t> ops{0};
@@ -323,44 +362,7 @@ class Worker {
     verify_file(it->first, it->second, errors_, rank_, thread_);
   }
 
- public:
-  static void verify_file(const std::string& path, const FileModel& f,
-                          std::vector<std::string>& errors, int rank, int thread) {
-    auto err = [&](const std::string& what) {
-      if (errors.size() < kMaxErrors)
-        errors.push_back("rank " + std::to_string(rank) + " thread " + std::to_string(thread) +
-                         ": " + what);
-    };
-    struct stat st;
-    if (benchfs_stat(path.c_str(), &st) != 0)
-      return err("stat " + path + ": " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return err(path + " is not a regular file");
-    if (static_cast<uint64_t>(st.st_size) != f.size)
-      return err("stat " + path + ": size " + std::to_string(st.st_size) + ", log says " +
-                 std::to_string(f.size));
-    int fd = benchfs_open(path.c_str(), O_RDONLY);
-    if (fd < 0) return err("open " + path + ": " + std::strerror(errno));
-    if (benchfs_fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size)
-      err("fstat " + path + ": wrong size or error");
-    std::vector<char> got(f.size + 100, 'x');
-    ssize_t n = benchfs_pread(fd, got.data(), got.size(), 0);
-    if (n != static_cast<ssize_t>(f.size)) {
-      err("pread " + path + " returned " + std::to_string(n) + ", log says size " +
-          std::to_string(f.size));
-    } else {
-      std::vector<char> want = f.expected();
-      for (uint64_t i = 0; i < f.size; ++i)
-        if (got[i] != want[i]) {
-          err(path + ": byte " + std::to_string(i) + " is " +
-              std::to_string(static_cast<unsigned char>(got[i])) + ", log says " +
-              std::to_string(static_cast<unsigned char>(want[i])));
-          break;
-        }
-    }
-    if (benchfs_close(fd) != 0) err("close " + path + ": " + std::strerror(errno));
-  }
 
- private:
   void op_truncate() {
     if (log_.files.empty()) return op_create();
     auto it = random_of(log_.files);
@@ -676,7 +678,7 @@ void verify_final(const Log& all, std::vector<std::string>& errors) {
     struct stat st;
     if (benchfs_stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) err(d + " is not a directory");
   }
-  for (auto& [p, f] : all.files) Worker::verify_file(p, f, errors, rank(), -1);
+  for (auto& [p, f] : all.files) verify_file(p, f, errors, rank(), -1);
   for (auto& u : all.used) {
     if (all.files.count(u) || all.dirs.count(u)) continue;
     struct stat st;
