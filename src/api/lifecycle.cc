@@ -302,8 +302,13 @@ extern "C" int benchfs_finalize(void) {
   // finds no instance).  Deleting runs the callback, outside our lock.
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized && g_self_keyval != MPI_KEYVAL_INVALID)
+  if (!finalized && g_self_keyval != MPI_KEYVAL_INVALID) {
     MPI_Comm_delete_attr(MPI_COMM_SELF, g_self_keyval);
+    // Release the keyval too (the next benchfs_init makes a new one): Open
+    // MPI does not free keyvals left at MPI_Finalize (valgrind: definitely
+    // lost).
+    MPI_Comm_free_keyval(&g_self_keyval);
+  }
   return 0;
 }
 

@@ -334,8 +334,12 @@ int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_fi
   uint64_t id = d.u64(), old_size = d.u64();
   if (!d.done()) return EPROTO;
   if (open_file) {
-    // This rank's own unreported writes past the new end are gone too.
+    // This rank's own unreported writes past the new end are gone too.  The
+    // owner's size does not include them yet, so they bound the data to cut
+    // as well (else an ftruncate after a write left those bytes in place,
+    // to reappear when the file grows again).
     uint64_t w = open_file->written_end.load();
+    old_size = std::max(old_size, w);
     while (w > length && !open_file->written_end.compare_exchange_weak(w, length)) {
     }
     open_file->known_size = length;
