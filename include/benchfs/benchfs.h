@@ -13,9 +13,11 @@
  *   EBADF         an fd not open here, or not open for the access asked
  *   EINVAL        bad flags, whence or mode; a negative offset or length;
  *                 offset + count past the largest off_t; count > SSIZE_MAX;
- *                 a relative or empty path
+ *                 a relative path
  *   ENAMETOOLONG  a path of PATH_MAX bytes or more, a component over NAME_MAX
- *   ENOENT / ENOTDIR  a missing path / a path leading through a file
+ *   ENOENT / ENOTDIR  a missing or empty path / a path leading through a file
+ *   EIO / ETIMEDOUT   the server holding the data died / did not answer
+ *                 within BENCHFS_RPC_TIMEOUT
  *   ENOSPC        a server's storage is full (a write that stored a prefix
  *                 returns that short count first)
  *

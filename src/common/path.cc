@@ -7,7 +7,10 @@
 namespace benchfs {
 
 int normalize_path(std::string_view path, std::string* out, bool* dir_only) {
-  if (path.empty() || path[0] != '/') return EINVAL;
+  // As Linux: an empty path names nothing (ENOENT); a relative one has no
+  // working directory to start from inside BenchFS (EINVAL).
+  if (path.empty()) return ENOENT;
+  if (path[0] != '/') return EINVAL;
   if (path.size() >= PATH_MAX) return ENAMETOOLONG;
   std::vector<std::string_view> parts;
   bool last_names_dir = false;  // the path so far ends in "/", "." or ".."

@@ -54,7 +54,8 @@ int Server::admit(const MsgHeader& h, size_t payload_len) const {
 // metadata owner (an entry elsewhere would be unreachable and never
 // reclaimed).  `owned` is false for requests sent to every server.
 int Server::check_path(const std::string& path, bool owned) const {
-  if (path.find('\0') != std::string::npos) return EINVAL;
+  // No client sends an empty path (the API refuses it): a malformed request.
+  if (path.empty() || path.find('\0') != std::string::npos) return EINVAL;
   std::string normalized;
   if (int err = normalize_path(path, &normalized)) return err;
   if (normalized != path) return EINVAL;

@@ -281,8 +281,8 @@ TEST_CASE("bad input at every entry point, then every rank still serves") {
         fails("truncate a directory", EISDIR, [&] { return benchfs_truncate(dir.c_str(), 0); }),
 
         // --- Empty, relative and over-long paths.
-        fails("stat \"\"", EINVAL, [&] { return benchfs_stat("", &st); }),
-        fails("open \"\"", EINVAL, [] { return benchfs_open("", O_CREAT | O_WRONLY, 0644); }),
+        fails("stat \"\"", ENOENT, [&] { return benchfs_stat("", &st); }),
+        fails("open \"\"", ENOENT, [] { return benchfs_open("", O_CREAT | O_WRONLY, 0644); }),
         fails("stat relative", EINVAL, [&] { return benchfs_stat("file", &st); }),
         fails("mkdir relative", EINVAL, [] { return benchfs_mkdir("a/b", 0755); }),
         fails("stat ./relative", EINVAL, [&] { return benchfs_stat("./x", &st); }),

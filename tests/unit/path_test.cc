@@ -65,8 +65,8 @@ TEST_CASE("normalize_path: dot-dot resolves to the parent") {
   CHECK(norm("/a/b/../c/./d/") == "/a/c/d");
 }
 
-TEST_CASE("normalize_path: relative and empty paths are EINVAL") {
-  CHECK(norm_err("") == EINVAL);
+TEST_CASE("normalize_path: an empty path is ENOENT, a relative one EINVAL") {
+  CHECK(norm_err("") == ENOENT);
   CHECK(norm_err("a") == EINVAL);
   CHECK(norm_err("a/b") == EINVAL);
   CHECK(norm_err("./a") == EINVAL);
