@@ -49,11 +49,13 @@ int Server::admit(const MsgHeader& h, size_t payload_len) const {
   return payload_len > max ? EMSGSIZE : 0;
 }
 
-// Clients send normalised paths (one spelling per file, so an entry made
-// under another spelling could never be found again) to the path's
-// metadata owner (an entry elsewhere would be unreachable and never
-// reclaimed).  `owned` is false for requests sent to every server.
-int Server::check_path(const std::string& path, bool owned) const {
+// A path request's arguments must decode exactly (else EPROTO).  Clients
+// send normalised paths (one spelling per file, so an entry made under
+// another spelling could never be found again) to the path's metadata owner
+// (an entry elsewhere would be unreachable and never reclaimed).  `owned` is
+// false for requests sent to every server.
+int Server::check_path_request(const Decoder& d, const std::string& path, bool owned) const {
+  if (!d.done()) return EPROTO;
   // No client sends an empty path (the API refuses it): a malformed request.
   if (path.empty() || path.find('\0') != std::string::npos) return EINVAL;
   std::string normalized;
@@ -109,8 +111,7 @@ void Server::handle(ServerOp* op) {
 void Server::handle_open(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t flags = d.u32(), mode = d.u32(), uid = d.u32(), gid = d.u32();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   int accmode = static_cast<int>(flags) & O_ACCMODE;
   uint64_t truncated_from = 0, old_id = 0;
   Attr* a = table_.find(path);
@@ -151,8 +152,7 @@ void Server::handle_open(ServerOp* op, Decoder& d) {
 
 void Server::handle_stat(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   Encoder e;
@@ -163,8 +163,7 @@ void Server::handle_stat(ServerOp* op, Decoder& d) {
 
 void Server::handle_unlink(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
@@ -179,8 +178,7 @@ void Server::handle_close_update(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint64_t id = d.u64(), written_end = d.u64();
   uint8_t wrote = d.u8();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (written_end > kMaxFileSize) return reply(op, EINVAL);
   Attr* a = table_.find(path);
   // The file was unlinked or replaced while open: nothing to update.
@@ -193,8 +191,7 @@ void Server::handle_close_update(ServerOp* op, Decoder& d) {
 void Server::handle_mkdir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t mode = d.u32(), uid = d.u32(), gid = d.u32();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (table_.find(path)) return reply(op, EEXIST);
   Attr n;
   n.id = new_file_id();
@@ -209,8 +206,7 @@ void Server::handle_mkdir(ServerOp* op, Decoder& d) {
 
 void Server::handle_rmdir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (path == "/") return reply(op, EBUSY);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
@@ -222,8 +218,7 @@ void Server::handle_rmdir(ServerOp* op, Decoder& d) {
 
 void Server::handle_has_children(ServerOp* op, Decoder& d) {
   std::string path = d.str();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, false)) return reply(op, err);
+  if (int err = check_path_request(d, path, false)) return reply(op, err);
   op->reply_meta = Encoder().u8(table_.has_children(path) ? 1 : 0).take();
   reply(op, 0);
 }
@@ -231,8 +226,7 @@ void Server::handle_has_children(ServerOp* op, Decoder& d) {
 void Server::handle_truncate(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint64_t size = d.u64();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (size > kMaxFileSize) return reply(op, EINVAL);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
@@ -246,8 +240,7 @@ void Server::handle_truncate(ServerOp* op, Decoder& d) {
 void Server::handle_chmod(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t mode = d.u32();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   a->mode = (a->mode & S_IFMT) | (mode & 07777);
@@ -258,8 +251,7 @@ void Server::handle_chmod(ServerOp* op, Decoder& d) {
 void Server::handle_readdir(ServerOp* op, Decoder& d) {
   std::string path = d.str(), after = d.str();
   uint64_t max_bytes = d.u64();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, false)) return reply(op, err);
+  if (int err = check_path_request(d, path, false)) return reply(op, err);
   if (max_bytes < kMinReadDirBytes || max_bytes > kMaxReadDirBytes) return reply(op, EINVAL);
   // A page of this server's entries under `path`, in name order, that fits
   // in max_bytes; the client asks again after the last name it got.
@@ -291,8 +283,7 @@ void Server::handle_statfs(ServerOp* op, Decoder& d) {
 void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   Attr moved = decode_attr(d);
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (path == "/") return reply(op, EBUSY);
   // Only files and directories exist, and a size must fit off_t.
   if (!(moved.is_dir() || moved.is_reg()) || moved.size > kMaxFileSize) return reply(op, EINVAL);
@@ -321,8 +312,7 @@ void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
 void Server::handle_rename_remove(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint64_t id = d.u64();
-  if (!d.done()) return reply(op, EPROTO);
-  if (int err = check_path(path, true)) return reply(op, err);
+  if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (path == "/") return reply(op, EBUSY);  // the root's id is easy to guess
   Attr* a = table_.find(path);
   if (!a || a->id != id) return reply(op, ENOENT);

@@ -83,7 +83,7 @@ class Server {
   void handle_fsync_data(ServerOp* op, Decoder& d);
 
   // Argument checks shared by the handlers: 0 or the errno to reply.
-  int check_path(const std::string& path, bool owned) const;
+  int check_path_request(const Decoder& d, const std::string& path, bool owned) const;
   int check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const;
 
   uint64_t new_file_id() { return (static_cast<uint64_t>(rank_) << 40) | ++last_file_id_; }
