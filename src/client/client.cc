@@ -13,6 +13,15 @@
 
 namespace benchfs {
 
+namespace {
+// Raises v to at least x (sizes only grow while several threads write).
+void raise_to(std::atomic<uint64_t>& v, uint64_t x) {
+  uint64_t prev = v.load();
+  while (prev < x && !v.compare_exchange_weak(prev, x)) {
+  }
+}
+}  // namespace
+
 Client::Client(ProgressEngine& engine, const Config& config, mode_t umask)
     : engine_(engine), config_(config), rank_(engine.rank()), nranks_(engine.size()),
       umask_(umask) {}
@@ -160,9 +169,7 @@ int Client::file_size(OpenFile& f, uint64_t* size) {
   int err = stat(f.path, &a);
   if (err) return err;
   uint64_t s = std::max(a.size, f.written_end.load());
-  uint64_t known = f.known_size.load();
-  while (known < s && !f.known_size.compare_exchange_weak(known, s)) {
-  }
+  raise_to(f.known_size, s);
   *size = s;
   return 0;
 }
@@ -217,12 +224,8 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
   // short write, whose cause the caller cannot tell: EIO.
   if (*done < len && !first_err) first_err = EIO;
   if (stored_end > 0) {
-    uint64_t prev = f.written_end.load();
-    while (prev < stored_end && !f.written_end.compare_exchange_weak(prev, stored_end)) {
-    }
-    prev = f.known_size.load();
-    while (prev < stored_end && !f.known_size.compare_exchange_weak(prev, stored_end)) {
-    }
+    raise_to(f.written_end, stored_end);
+    raise_to(f.known_size, stored_end);
     f.wrote = true;
   }
   return first_err;
