@@ -31,31 +31,7 @@ int Client::metadata_owner_of(const std::string& path) const {
 }
 
 int Client::run(Call* calls, size_t n) {
-  if (n == 0) return 0;
-  CallWaiter waiter;
-  size_t window = std::max<size_t>(1, config_.window);
-  size_t submitted = std::min(n, window);
-  std::vector<Call*> batch;
-  batch.reserve(submitted);
-  for (size_t i = 0; i < submitted; ++i) {
-    calls[i].waiter = &waiter;
-    batch.push_back(&calls[i]);
-  }
-  engine_.submit(batch.data(), batch.size());
-  unsigned completed = 0;
-  while (completed < n) {
-    unsigned now = waiter.wait_beyond(completed);
-    size_t more = std::min<size_t>(now - completed, n - submitted);
-    completed = now;
-    if (more) {
-      batch.clear();
-      for (size_t i = 0; i < more; ++i) {
-        calls[submitted].waiter = &waiter;
-        batch.push_back(&calls[submitted++]);
-      }
-      engine_.submit(batch.data(), batch.size());
-    }
-  }
+  engine_.execute(calls, n, config_.window);
   for (size_t i = 0; i < n; ++i)
     if (calls[i].status) return calls[i].status;
   return 0;

@@ -25,7 +25,7 @@ struct Config {
   unsigned window = 16;                 // BENCHFS_WINDOW: chunk requests in flight per call
   double rpc_timeout = 30.0;            // BENCHFS_RPC_TIMEOUT: seconds before ETIMEDOUT
   std::string log_level = "warn";       // BENCHFS_LOG_LEVEL
-  unsigned spin_us = 50;                // BENCHFS_SPIN_US: progress thread spins this long before sleeping
+  unsigned spin_us = 50;                // BENCHFS_SPIN_US: a driving thread polls an idle worker this long before sleeping
   bool stats = false;                   // BENCHFS_STATS: print statistics at finalize
   uint64_t memory_limit = 0;            // BENCHFS_MEMORY_LIMIT: memory backend cap per rank (0 = RAM size)
 };

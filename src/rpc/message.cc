@@ -42,7 +42,12 @@ int decode_header(const void* bytes, size_t len, MsgHeader* h, std::string_view*
 int decode_message(const void* bytes, size_t len, size_t data_len, int nranks, MsgHeader* h,
                    std::string_view* meta) {
   int err = decode_header(bytes, len, h, meta);
-  if (err == 0 && h->data_len == data_len && h->src_rank >= 0 && h->src_rank < nranks) return 0;
+  // A payload is either carried (data_len bytes of AM data) or left at the
+  // client (none carried).
+  size_t carried = (h->flags & kFlagPeerMemory) ? 0 : h->data_len;
+  if (err == 0 && carried == data_len && h->flags <= kFlagPeerMemory && h->src_rank >= 0 &&
+      h->src_rank < nranks)
+    return 0;
   // Salvage what identifies the sender and its request; nothing else of a
   // malformed message is trusted.
   if (bytes == nullptr || len < sizeof(MsgHeader)) return EBADMSG;

@@ -3,7 +3,8 @@
 // Every message is one UCX active message.  Its AM header is a fixed
 // MsgHeader followed by `meta_len` bytes of encoded arguments; its AM data is
 // the payload (chunk bytes of a write request or a read reply), sent eager
-// below the eager threshold and rendezvous above it.  Replies carry the
+// below the eager threshold and rendezvous above it, or, between ranks of
+// one host, left in the client's memory (kFlagPeerMemory).  Replies carry the
 // request's id, so any number of requests of one kind can be in flight.
 #pragma once
 
@@ -11,6 +12,10 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <memory>
+#include <new>
+#include <utility>
+#include <vector>
 
 namespace benchfs {
 
@@ -40,20 +45,49 @@ enum class Opcode : uint16_t {
 
 const char* opcode_name(Opcode op);
 
+// Payload bytes.  resize() leaves new bytes uninitialised: a buffer that is
+// about to be filled by a copy is not zeroed first (a second pass over up
+// to a chunk per request).
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0)
+      ::new (static_cast<void*>(p)) U;  // default-initialised: left as is
+    else
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using Bytes = std::vector<char, UninitializedAllocator<char>>;
+
 constexpr uint32_t kMsgMagic = 0xBE4C4F53;  // "BenchFS"
+
+// Header flag: the payload is not carried by the message; it stays in the
+// sender's memory at peer_addr (a request: the write data the server copies
+// from there) or is copied into it (a read: the server writes the chunk bytes
+// to the client's buffer, the reply says how many).  Only between ranks on
+// one host (cross-memory attach, see docs/architecture.md), only before
+// deadline_ns.
+constexpr uint16_t kFlagPeerMemory = 1;
 
 struct MsgHeader {
   uint32_t magic = kMsgMagic;
   uint16_t opcode = 0;
-  uint16_t reserved = 0;
+  uint16_t flags = 0;
   int32_t src_rank = 0;   // sender, so the server knows where to reply
   int32_t status = 0;     // replies: 0 or an errno
   uint64_t req_id = 0;
   uint32_t meta_len = 0;
-  uint32_t reserved2 = 0;
-  uint64_t data_len = 0;  // payload bytes carried as AM data
+  uint32_t reserved = 0;
+  uint64_t data_len = 0;  // payload bytes: carried as AM data, or at peer_addr
+  uint64_t peer_addr = 0;   // kFlagPeerMemory: the payload's address at the client
+  int64_t deadline_ns = 0;  // kFlagPeerMemory: CLOCK_MONOTONIC time the client gives up
 };
-static_assert(sizeof(MsgHeader) == 40, "MsgHeader is part of the wire format");
+static_assert(sizeof(MsgHeader) == 56, "MsgHeader is part of the wire format");
 
 // Largest encoded argument block: one path (PATH_MAX) plus small fields.
 // It travels in the UCX AM header, which UCX caps (8100 bytes here); a

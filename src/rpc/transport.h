@@ -6,6 +6,9 @@
 // N ranks never builds N^2 endpoints up front.  Everything except init()
 // runs on the progress thread only (the worker is single-threaded).
 //
+// Peers on the same host are reached through shared memory, which in UCX
+// 1.13 has no peer failure detection: their exit is found by peer_gone().
+//
 // Peer health: a peer whose endpoint failed (UCX error callback) or that the
 // progress engine found unresponsive (a call timed out) is "down" for a
 // while: its endpoint is force-closed, which is the only way UCX 1.13 gives
@@ -17,6 +20,7 @@
 #pragma once
 
 #include <mpi.h>
+#include <sys/types.h>
 #include <ucp/api/ucp.h>
 
 #include <chrono>
@@ -35,7 +39,7 @@ struct Incoming {
   bool is_reply = false;
   MsgHeader header;
   std::string meta;
-  std::vector<char> eager;    // eager payload, copied out of UCX
+  Bytes eager;                // eager payload, copied out of UCX
   void* rndv_desc = nullptr;  // rendezvous payload still at the sender
 };
 
@@ -66,8 +70,9 @@ class Transport {
   std::deque<Incoming>& inbox() { return inbox_; }
 
   // Sends header (+meta) and `len` bytes of payload to rank `dest`.  `data`
-  // must stay valid until `done` runs; `done` runs exactly once, possibly
-  // before send() returns.  UCX never touches `data` after `done` ran.  To a
+  // must stay valid until `done` runs (to a direct() peer: until send()
+  // returns, it is copied); `done` runs exactly once, possibly before send()
+  // returns.  UCX never touches `data` after `done` ran.  To a
   // peer that is down, `done` runs at once with the error that put it down.
   void send(int dest, bool reply, const MsgHeader& header, std::string_view meta,
             const void* data, size_t len, Done done);
@@ -91,6 +96,28 @@ class Transport {
   void mark_down(int dest, int err, bool close);
   // A message from `dest` arrived: it is alive, talk to it again.
   void mark_up(int dest);
+  // For a peer on this host (whose endpoint has no UCX error detection, see
+  // endpoint()): true if its process has exited, which then counts as an
+  // endpoint failure (down with EIO, on_peer_failure).  Peers elsewhere:
+  // false, UCX reports their failures itself.
+  bool peer_gone(int dest);
+
+  // True if payloads to and from `dest` may be copied between the two
+  // processes' memories (same host, cross-memory attach permitted).  Then
+  // send() copies any payload it is given, so UCX never holds the caller's
+  // buffer for such a peer.
+  // Ranks of the job on this host, this one included.
+  unsigned ranks_on_host() const {
+    unsigned n = 0;
+    for (const Peer& p : peers_) n += p.same_host;
+    return n;
+  }
+  bool direct(int dest) const { return direct_ && peers_[dest].same_host; }
+  // Copies len bytes from address addr in rank src's memory into buf, or
+  // from buf to addr in rank dest's memory.  0 or an errno (ESRCH: it exited;
+  // EFAULT: the range is not mapped there; EPERM: not permitted).
+  int pull(int src, uint64_t addr, void* buf, size_t len);
+  int push(int dest, const void* buf, size_t len, uint64_t addr);
   // 0 if `dest` may be sent to, else the errno it is down with.
   int peer_error(int dest) const;
 
@@ -109,6 +136,7 @@ class Transport {
   using Clock = std::chrono::steady_clock;
 
   ucp_ep_h endpoint(int dest);
+  void fail_peer(int dest);
   // Force-closes the endpoints in doomed_ (outside ucp_worker_progress).
   void close_doomed();
   static ucs_status_t on_am(void* arg, const void* header, size_t header_len, void* data,
@@ -128,6 +156,17 @@ class Transport {
   int event_fd_ = -1;
   std::vector<std::string> addresses_;  // every rank's worker address
   std::vector<ucp_ep_h> endpoints_;     // created on first use
+  struct Peer {
+    bool same_host = false;
+    pid_t pid = 0;
+  };
+  std::vector<Peer> peers_;
+  bool direct_ = false;
+  struct HostId {
+    uint64_t host;
+    int64_t pid;
+    uint64_t probe_addr;
+  };
   std::vector<Clock::time_point> down_until_;  // a peer is down until then
   std::vector<int> down_err_;                  // ... with this errno (0: up)
   std::vector<ucp_ep_h> doomed_;               // to force-close after progress

@@ -1,10 +1,16 @@
-// The progress thread of a rank: it alone drives the UCX worker, the server
-// handlers and the chunk store.  Client threads hand it Calls through a
-// queue and sleep until their replies are in.
+// The progress engine of a rank: the UCX worker, the server handlers and the
+// chunk store, driven by one thread at a time (the driver lock).
 //
-// When there is nothing to do it spins for BENCHFS_SPIN_US, then sleeps in
-// epoll on the UCX worker's event fd, the chunk store's completion eventfd
-// and a wake-up eventfd for new calls: an idle job costs no CPU.
+// A client thread that runs calls takes the driver lock if it is free and
+// drives the worker itself until its replies are in: it sends, polls for the
+// replies and, meanwhile, serves its peers' requests, with no thread
+// hand-off on the way.  If it finds nothing to do for BENCHFS_SPIN_US, or
+// another thread drives, it sleeps and the progress thread carries on.
+//
+// The progress thread drives whenever no client thread does: it serves
+// peers while the application computes.  Idle, it sleeps in epoll on the
+// UCX worker's event fd, the chunk store's completion eventfd and a wake-up
+// eventfd for queued calls: an idle job costs no CPU.
 #pragma once
 
 #include <atomic>
@@ -37,11 +43,12 @@ class ProgressEngine {
 
   // Starts the thread.  0 or an errno.
   int start();
-  // Hands calls to the progress thread (any thread).  Each call's waiter is
-  // signalled once its reply (or error) is in.
-  void submit(Call* const* calls, size_t n);
-  // Runs fn on the progress thread and waits for it (any thread but that one).
-  void run_on_progress_thread(std::function<void()> fn);
+  // Runs the calls, at most `window` in flight, and returns when every one
+  // has its reply (or error).  Any thread but the progress thread.
+  void execute(Call* calls, size_t n, size_t window);
+  // Runs fn with the worker to itself (by whichever thread drives next) and
+  // waits for it.  Any thread but the progress thread.
+  void run_exclusive(std::function<void()> fn);
   // Flushes and closes every endpoint.  A peer that does not take its
   // messages within BENCHFS_RPC_TIMEOUT (stopped or dead) has its endpoint
   // force-closed instead, so this always returns.
@@ -56,9 +63,26 @@ class ProgressEngine {
 
  private:
   void run();
-  bool sleep_until_work();
+  // One round over the queue, the worker, the inbox, the store and the
+  // deadlines; true if anything happened.  Needs the driver lock.
+  bool poll_once();
+  // Drives as a client thread until `waiter` counts `target` calls, starting
+  // calls[*started..] as the window allows, or until idle for spin_.
+  void drive(CallWaiter& waiter, unsigned target, Call* calls, size_t n, size_t window,
+             size_t* started);
+  // Leaves the driver seat (client thread, lock held): if there is work the
+  // sleeping progress thread would not notice, it is woken.
+  void hand_back();
+
+  // Queues calls for whoever drives next and wakes the progress thread.
+  void enqueue(Call* const* calls, size_t n);
+  void wake();
+  bool sleep_until_work(std::unique_lock<std::mutex>& driver);
   void start_call(Call* c);
   void handle_incoming(Incoming& in);
+  void serve_peer_memory(ServerOp* op);
+  ServerOp* new_op();
+  void recycle(ServerOp* op);
   void finish_reply(Call* c);
   void maybe_complete(Call* c);
   void finish_server_op(ServerOp* op);
@@ -68,6 +92,8 @@ class ProgressEngine {
 
   std::chrono::nanoseconds spin_;
   std::chrono::nanoseconds timeout_;
+  uint64_t eager_threshold_;
+  bool oversubscribed_;  // more ranks on this host than cores
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Server> server_;
 
@@ -75,13 +101,21 @@ class ProgressEngine {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> sleeping_{false};
+  // The progress thread sleeps without a deadline (nothing was in flight).
+  std::atomic<bool> sleeping_forever_{false};
   std::atomic<bool> stop_{false};
+
+  // Held by the thread driving the worker; everything below the queue is
+  // touched only under it.
+  std::mutex driver_;
+  std::atomic<bool> client_driving_{false};  // a client thread holds driver_
+  std::atomic<int> clients_waiting_{0};      // client threads blocked on driver_
 
   std::mutex queue_mutex_;
   std::deque<Call*> queue_;
   std::deque<std::function<void()>> tasks_;
 
-  // Progress-thread state.
+  // Driver state.
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, Call*> in_flight_;
   // Replies this server is sending, with the time each must be taken by.
@@ -95,6 +129,7 @@ class ProgressEngine {
   std::unordered_map<ServerOp*, ReplyInFlight> replies_;
   std::chrono::steady_clock::time_point next_timeout_check_;
   RankStats stats_;
+  std::vector<ServerOp*> spare_ops_;  // finished requests kept with their buffers
 };
 
 }  // namespace benchfs

@@ -28,7 +28,7 @@ struct ServerOp {
   char* out_data = nullptr;  // reply payload
   size_t out_len = 0;
 
-  std::vector<char> storage;  // owns payload bytes when they are not the client's
+  Bytes storage;  // owns payload bytes when they are not the client's
   Call* local = nullptr;      // the caller's Call when it is on this rank
 
   Opcode opcode() const { return static_cast<Opcode>(header.opcode); }

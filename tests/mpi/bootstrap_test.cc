@@ -125,7 +125,7 @@ namespace {
 uint64_t endpoints_created() {
   uint64_t n = 0;
   benchfs::with_instance([&](benchfs::Instance& inst) {
-    inst.engine->run_on_progress_thread([&] { n = inst.engine->transport().endpoints_created(); });
+    inst.engine->run_exclusive([&] { n = inst.engine->transport().endpoints_created(); });
     return 0;
   });
   return n;
