@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <mpi.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -321,6 +323,7 @@ class Bench {
   void hard(const Fs& fs, int it);
   void md(const Fs& fs, int it, bool shared);
   void latency(const Fs& fs, int it);
+  void measure_footprint(const Fs& fs);
 
   void error(const std::string& what, const std::string& path, int err);
   void check(const char* got, char* want, size_t len, uint64_t seed, uint64_t offset, const std::string& path);
@@ -344,6 +347,9 @@ class Bench {
   int rank_, nranks_;
   Tally tally_;
   std::vector<Row> rows_;  // in the order the phases first ran
+  struct {
+    double rss_sum = 0, rss_max = 0, stored = 0;  // bytes
+  } footprint_;
 };
 
 // One timed phase: a barrier, then the clock runs on every rank; finish()
@@ -497,6 +503,7 @@ void Bench::easy(const Fs& fs, int it) {
     if (fd >= 0) close_file(fs, fd, path);  // publishes the size (close-to-open)
     record(fs, "easy", "write", total, false, ph.finish());
   }
+  if (fs.is_benchfs) measure_footprint(fs);
   {
     // Read the next rank's file: data written elsewhere, as IOR -C does.
     Phase ph(*this, label("easy read", fs, it), n);
@@ -518,6 +525,29 @@ void Bench::easy(const Fs& fs, int it) {
     record(fs, "easy", "read", total, false, ph.finish());
   }
   remove(fs, fs.path(mine), false);  // finish() synchronised: nobody reads it any more
+}
+
+// Resident memory of this process in bytes (VmRSS), 0 if unknown.
+uint64_t resident_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+// Right after the easy write every rank's file is stored: the job's resident
+// memory against the bytes BenchFS holds (statvfs: capacity - free, all
+// servers).  Meaningful for the memory backend, whose chunks are the RSS.
+void Bench::measure_footprint(const Fs& fs) {
+  struct statvfs sv {};
+  double stored = 0;
+  if (benchfs_statvfs(fs.root.c_str(), &sv) == 0)
+    stored = static_cast<double>(sv.f_blocks - sv.f_bfree) * static_cast<double>(sv.f_frsize);
+  double rss = static_cast<double>(resident_bytes()), sum = 0, max = 0;
+  MPI_Allreduce(&rss, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Allreduce(&rss, &max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  footprint_ = {sum, max, stored};
 }
 
 // --- hard: one shared file, 47008-byte records interleaved by rank -------------------
@@ -958,6 +988,12 @@ int Bench::report(const std::vector<Fs>& systems, uint64_t chunk, const std::str
     std::printf("latency: each rank to a chunk held by %s; median and p99 over all ranks' samples\n",
                 nranks_ > 1 ? "the next rank's server" : "its own server (1 rank)");
   if (compare) std::printf("ratio: BenchFS/POSIX of the median (rates: >1 BenchFS faster; latency: >1 BenchFS slower)\n");
+  if (backend == "memory" && footprint_.rss_sum > 0 && footprint_.stored > 0)
+    std::printf("footprint after easy write (last iteration): stored %s in all, resident %s in all, "
+                "%s per rank beyond the stored bytes (largest rank %s)\n",
+                bytes(footprint_.stored).c_str(), bytes(footprint_.rss_sum).c_str(),
+                bytes((footprint_.rss_sum - footprint_.stored) / nranks_).c_str(),
+                bytes(footprint_.rss_max).c_str());
 
   if (all[1] > 0)
     std::printf("!!! VERIFICATION FAILED: %lld bytes or sizes read back wrong (MISMATCH lines above) !!!\n", all[1]);

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <unordered_map>
-#include <vector>
 
 #include "store/chunk_store.h"
 
@@ -35,11 +35,23 @@ class MemoryChunkStore final : public ChunkStore {
   uint64_t used() const { return used_; }
 
  private:
-  // A chunk's vector holds bytes up to the highest one written in it.
-  using Chunks = std::map<uint64_t, std::vector<char>>;
+  // A chunk reserves chunk_size bytes of address space but holds (and
+  // touches, so the kernel backs with RAM) only those up to the highest one
+  // written: no zero-filling of what a write then overwrites, no copying
+  // as it grows (a std::vector did both: two passes per write, up to twice
+  // the stored bytes resident for a chunk filled in small records).
+  struct Chunk {
+    std::unique_ptr<char[]> bytes;
+    uint64_t size = 0;
+  };
+  using Chunks = std::map<uint64_t, Chunk>;
+  // Gives the pages of a chunk past its size back to the kernel.
+  void release_tail(Chunk& chunk) const;
+  // Makes the kernel back the chunk's pages from its size up to `end`.
+  void populate(Chunk& chunk, uint64_t end) const;
   uint64_t chunk_size_;
   uint64_t limit_;
-  uint64_t used_ = 0;  // bytes held in chunk vectors
+  uint64_t used_ = 0;  // sum of the chunks' sizes
   std::unordered_map<uint64_t, Chunks> files_;
 };
 
