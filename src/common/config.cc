@@ -95,6 +95,14 @@ bool load_config(Config* c, std::string* error) {
     }
     c->keep = k == "1";
   }
+  if (const char* v = env("BENCHFS_URING_INLINE")) {
+    std::string k(v);
+    if (k != "0" && k != "1") {
+      *error = bad("BENCHFS_URING_INLINE", v, "0 or 1");
+      return false;
+    }
+    c->uring_inline = k == "1";
+  }
   if (const char* v = env("BENCHFS_STATS")) {
     std::string k(v);
     if (k != "0" && k != "1") {

@@ -49,7 +49,7 @@ int ProgressEngine::start() {
   for (int fd : {wake_fd_, transport_->event_fd(), server_->store().event_fd()}) {
     if (fd < 0) continue;
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = fd == server_->store().event_fd() ? EPOLLIN | EPOLLET : EPOLLIN;
     ev.data.fd = fd;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
   }
@@ -105,6 +105,7 @@ void ProgressEngine::execute(Call* calls, size_t n, size_t window) {
       drive(waiter, static_cast<unsigned>(n), calls, n, window, &started);
       // Only a driver completes calls: a count read here is final.
       seen = waiter.count();
+      ++(seen == n ? stats_.batches_driven : stats_.batches_slept);
       hand_back();
       client_driving_.store(false);
       driver.unlock();
@@ -262,6 +263,7 @@ bool ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
     }
   }
   driver.lock();
+  ++stats_.progress_wakeups;
   return true;
 }
 

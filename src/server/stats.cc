@@ -43,6 +43,9 @@ void RankStats::merge(const RankStats& o) {
   bytes_read += o.bytes_read;
   local_calls += o.local_calls;
   remote_calls += o.remote_calls;
+  batches_driven += o.batches_driven;
+  batches_slept += o.batches_slept;
+  progress_wakeups += o.progress_wakeups;
 }
 
 void print_stats(FILE* out, const RankStats& s, const char* title, bool table) {
@@ -52,6 +55,11 @@ void print_stats(FILE* out, const RankStats& s, const char* title, bool table) {
                static_cast<unsigned long long>(s.local_calls),
                static_cast<unsigned long long>(s.remote_calls), s.bytes_written / 1048576.0,
                s.bytes_read / 1048576.0);
+  std::fprintf(out, "  callers: %llu batches completed while driving, %llu slept; progress thread "
+               "woke %llu times\n",
+               static_cast<unsigned long long>(s.batches_driven),
+               static_cast<unsigned long long>(s.batches_slept),
+               static_cast<unsigned long long>(s.progress_wakeups));
   if (!table) return;
   std::fprintf(out, "  %-14s %10s %10s %10s %10s\n", "request", "sent", "served", "p50 us",
                "p99 us");

@@ -31,6 +31,13 @@ struct RankStats {
   uint64_t bytes_read = 0;          // payload of this rank's read replies
   uint64_t local_calls = 0;         // requests served by this rank itself
   uint64_t remote_calls = 0;        // requests that crossed UCX
+  // How callers waited: batches whose replies all came in while the caller
+  // drove the worker itself, batches for which it slept (another thread
+  // drove, or the replies took longer than BENCHFS_SPIN_US), and times the
+  // progress thread woke from its sleep.
+  uint64_t batches_driven = 0;
+  uint64_t batches_slept = 0;
+  uint64_t progress_wakeups = 0;
   Histogram latency[kOpcodes];      // submit to completion, by kind
 
   void merge(const RankStats& other);

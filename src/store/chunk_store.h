@@ -38,7 +38,8 @@ class ChunkStore {
 
   // Completes finished operations; returns how many completed.
   virtual unsigned poll() = 0;
-  // An fd that becomes readable when poll() has work, or -1.
+  // An fd that is signalled (written) when poll() may have work, or -1.  The
+  // store never drains it: watch it edge-triggered (EPOLLET).
   virtual int event_fd() const = 0;
   // True while operations are in flight.
   virtual bool busy() const = 0;

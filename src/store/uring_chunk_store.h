@@ -21,8 +21,10 @@ class UringChunkStore final : public ChunkStore {
  public:
   ~UringChunkStore() override;
 
-  // Creates `directory` (must not exist) and the ring.  0 or an errno.
-  int open(const std::string& directory, unsigned queue_depth);
+  // Creates `directory` (must not exist) and the ring.  With
+  // `inline_on_ram`, reads and writes on a tmpfs or ramfs directory are
+  // plain pread/pwrite (see transfer_inline).  0 or an errno.
+  int open(const std::string& directory, unsigned queue_depth, bool inline_on_ram = true);
 
   void write(uint64_t file_id, uint64_t offset, const void* buf, size_t len, Done done) override;
   void read(uint64_t file_id, uint64_t offset, void* buf, size_t len, Done done) override;
@@ -54,6 +56,7 @@ class UringChunkStore final : public ChunkStore {
   int event_fd_ = -1;
   unsigned in_flight_ = 0;
   unsigned unsubmitted_ = 0;
+  bool inline_ = false;  // tmpfs/ramfs: pread/pwrite in place of io_uring
   std::unordered_map<uint64_t, std::shared_ptr<BackingFile>> files_;
 };
 

@@ -100,12 +100,12 @@ bool same(const std::vector<char>& a, size_t a_off, const std::vector<char>& b, 
   return std::memcmp(a.data() + a_off, b.data() + b_off, n) == 0;
 }
 
-// A unique parent directory under /tmp, removed with everything in it.
+// A unique parent directory under `base`, removed with everything in it.
 class TempParent {
  public:
-  TempParent() {
-    char tmpl[] = "/tmp/benchfs-unit-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
+  explicit TempParent(const std::string& base = "/tmp") {
+    std::string tmpl = base + "/benchfs-unit-XXXXXX";
+    char* p = ::mkdtemp(tmpl.data());
     REQUIRE(p != nullptr);
     path_ = p;
   }
@@ -137,12 +137,24 @@ struct UringBackend {
   TempParent parent;
   std::string dir = parent.path() + "/store";
   UringChunkStore uring;
-  UringBackend() { REQUIRE(uring.open(dir, 64) == 0); }
+  // io_uring even if /tmp is a tmpfs.
+  UringBackend() { REQUIRE(uring.open(dir, 64, false) == 0); }
   ~UringBackend() { uring.destroy(false); }
   ChunkStore& store() { return uring; }
 };
 
-#define BACKENDS MemoryBackend, UringBackend
+// The uring backend on a tmpfs (/dev/shm): pread/pwrite in place.
+struct UringOnTmpfsBackend {
+  static constexpr bool kUring = false;  // completes before returning
+  TempParent parent{"/dev/shm"};
+  std::string dir = parent.path() + "/store";
+  UringChunkStore uring;
+  UringOnTmpfsBackend() { REQUIRE(uring.open(dir, 64, true) == 0); }
+  ~UringOnTmpfsBackend() { uring.destroy(false); }
+  ChunkStore& store() { return uring; }
+};
+
+#define BACKENDS MemoryBackend, UringBackend, UringOnTmpfsBackend
 
 }  // namespace
 

@@ -19,7 +19,8 @@ const char* const kVars[] = {
     "BENCHFS_CHUNK_SIZE",  "BENCHFS_BACKEND",     "BENCHFS_DIR",
     "BENCHFS_KEEP",        "BENCHFS_EAGER_THRESHOLD", "BENCHFS_WINDOW",
     "BENCHFS_RPC_TIMEOUT", "BENCHFS_LOG_LEVEL",   "BENCHFS_SPIN_US",
-    "BENCHFS_STATS",       "BENCHFS_MEMORY_LIMIT", "TMPDIR",
+    "BENCHFS_STATS",       "BENCHFS_MEMORY_LIMIT", "BENCHFS_URING_INLINE",
+    "TMPDIR",
 };
 
 // Saves every variable load_config reads, clears them, and restores the
@@ -292,6 +293,7 @@ TEST_CASE("load_config: invalid values fail with a message naming variable and v
   expect_invalid(env, "BENCHFS_SPIN_US", "1000001");
   expect_invalid(env, "BENCHFS_SPIN_US", "fast");
   expect_invalid(env, "BENCHFS_STATS", "yes");
+  expect_invalid(env, "BENCHFS_URING_INLINE", "on");
   expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "0");
   expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "plenty");
 }
