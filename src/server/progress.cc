@@ -15,6 +15,21 @@ namespace benchfs {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+void add_once(std::vector<int>& ranks, int rank) {
+  if (std::find(ranks.begin(), ranks.end(), rank) == ranks.end()) ranks.push_back(rank);
+}
+
+// Whether it is `margin` or more before the deadline a same-host client put
+// in a kFlagPeerMemory request (CLOCK_MONOTONIC, the same in every process
+// of the host).
+bool before_deadline(const MsgHeader& h, std::chrono::nanoseconds margin) {
+  return Clock::now().time_since_epoch() + margin < std::chrono::nanoseconds(h.deadline_ns);
+}
+
+}  // namespace
+
 ProgressEngine::ProgressEngine(const Config& config, std::unique_ptr<Transport> transport,
                                std::unique_ptr<ChunkStore> store)
     : spin_(std::chrono::microseconds(config.spin_us)),
@@ -102,7 +117,7 @@ void ProgressEngine::execute(Call* calls, size_t n, size_t window) {
     }
     if (driver.owns_lock()) {
       client_driving_.store(true);
-      drive(waiter, static_cast<unsigned>(n), calls, n, window, &started);
+      drive(waiter, calls, n, window, &started);
       // Only a driver completes calls: a count read here is final.
       seen = waiter.count();
       ++(seen == n ? stats_.batches_driven : stats_.batches_slept);
@@ -122,12 +137,12 @@ void ProgressEngine::execute(Call* calls, size_t n, size_t window) {
   }
 }
 
-void ProgressEngine::drive(CallWaiter& waiter, unsigned target, Call* calls, size_t n,
-                           size_t window, size_t* started) {
+void ProgressEngine::drive(CallWaiter& waiter, Call* calls, size_t n, size_t window,
+                           size_t* started) {
   auto last_work = Clock::now();
   for (;;) {
     unsigned done = waiter.count();
-    if (done >= target) return;
+    if (done >= n) return;
     bool work = false;
     for (size_t limit = std::min<size_t>(n, done + window); *started < limit; work = true)
       start_call(&calls[(*started)++]);
@@ -147,18 +162,18 @@ void ProgressEngine::drive(CallWaiter& waiter, unsigned target, Call* calls, siz
   }
 }
 
+bool ProgressEngine::queued() {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return !queue_.empty() || !tasks_.empty();
+}
+
 void ProgressEngine::hand_back() {
   // The progress thread, if asleep, sleeps on what it saw before this thread
   // drove: wake it for calls queued or in flight (their deadlines), for
   // replies in flight if it sleeps without a deadline, and for worker events
   // it would not be told of (arm() fails while events are pending).
   if (!sleeping_.load()) return;  // it is awake and will look by itself
-  bool queued;
-  {
-    std::lock_guard<std::mutex> lock(queue_mutex_);
-    queued = !queue_.empty() || !tasks_.empty();
-  }
-  bool quiet = !queued && in_flight_.empty() && (replies_.empty() || !sleeping_forever_.load()) &&
+  bool quiet = !queued() && in_flight_.empty() && (replies_.empty() || !sleeping_forever_.load()) &&
                transport_->arm();
   if (!quiet) wake();
 }
@@ -239,12 +254,7 @@ void ProgressEngine::run() {
 // completion arrives.  Returns true if it slept.
 bool ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
   sleeping_.store(true);
-  bool queued;
-  {
-    std::lock_guard<std::mutex> lock(queue_mutex_);
-    queued = !queue_.empty() || !tasks_.empty();
-  }
-  if (queued || stop_.load() || clients_waiting_.load() || !transport_->arm()) {
+  if (queued() || stop_.load() || clients_waiting_.load() || !transport_->arm()) {
     sleeping_.store(false);
     return false;
   }
@@ -415,8 +425,7 @@ void ProgressEngine::handle_incoming(Incoming& in) {
 void ProgressEngine::serve_peer_memory(ServerOp* op) {
   const MsgHeader& h = op->header;
   int err = transport_->direct(h.src_rank) ? server_->admit(h, h.data_len) : EPROTO;
-  if (!err && Clock::now().time_since_epoch() >= std::chrono::nanoseconds(h.deadline_ns))
-    err = ETIMEDOUT;
+  if (!err && !before_deadline(h, std::chrono::nanoseconds(0))) err = ETIMEDOUT;
   if (!err && h.data_len) {
     op->storage.resize(h.data_len);
     if (int e = transport_->pull(h.src_rank, h.peer_addr, op->storage.data(), h.data_len)) {
@@ -511,9 +520,7 @@ void ProgressEngine::finish_server_op(ServerOp* op) {
     // Into the client's buffer, unless the client may have given up on it
     // (a margin before its deadline: it returns the buffer to the
     // application then).
-    auto margin = timeout_ / 4;
-    bool late = Clock::now().time_since_epoch() + margin >=
-                std::chrono::nanoseconds(op->header.deadline_ns);
+    bool late = !before_deadline(op->header, timeout_ / 4);
     int err = late ? ETIMEDOUT
                    : transport_->push(op->header.src_rank, data, len, op->header.peer_addr);
     if (err && !late) log().error("cannot write a reply into rank {}'s memory: {}",
@@ -570,20 +577,15 @@ void ProgressEngine::check_timeouts() {
   // A peer that has kept a call or reply waiting a while may have exited
   // (found at once off-host by UCX, on this host by its pid).
   std::vector<int> waiting;
-  auto note = [&](int rank) {
-    if (std::find(waiting.begin(), waiting.end(), rank) == waiting.end()) waiting.push_back(rank);
-  };
   const auto a_while = std::chrono::milliseconds(100);
   for (auto& [id, c] : in_flight_)
-    if (now - c->started >= a_while) note(c->target);
+    if (now - c->started >= a_while) add_once(waiting, c->target);
   for (auto& [op, r] : replies_)
-    if (r.deadline - timeout_ + a_while <= now) note(r.dest);
+    if (r.deadline - timeout_ + a_while <= now) add_once(waiting, r.dest);
   for (int rank : waiting) transport_->peer_gone(rank);
 
   std::vector<int> silent;
-  auto add = [&](int rank) {
-    if (std::find(silent.begin(), silent.end(), rank) == silent.end()) silent.push_back(rank);
-  };
+  auto add = [&](int rank) { add_once(silent, rank); };
   for (auto& [id, c] : in_flight_)
     if (now >= c->deadline) add(c->target);
   std::vector<int> stuck_replies;

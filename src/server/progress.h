@@ -66,10 +66,11 @@ class ProgressEngine {
   // One round over the queue, the worker, the inbox, the store and the
   // deadlines; true if anything happened.  Needs the driver lock.
   bool poll_once();
-  // Drives as a client thread until `waiter` counts `target` calls, starting
+  // Drives as a client thread until `waiter` counts all n calls, starting
   // calls[*started..] as the window allows, or until idle for spin_.
-  void drive(CallWaiter& waiter, unsigned target, Call* calls, size_t n, size_t window,
-             size_t* started);
+  void drive(CallWaiter& waiter, Call* calls, size_t n, size_t window, size_t* started);
+  // Calls or tasks wait in the queue.
+  bool queued();
   // Leaves the driver seat (client thread, lock held): if there is work the
   // sleeping progress thread would not notice, it is woken.
   void hand_back();

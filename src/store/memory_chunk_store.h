@@ -49,6 +49,7 @@ class MemoryChunkStore final : public ChunkStore {
   void release_tail(Chunk& chunk) const;
   // Makes the kernel back the chunk's pages from its size up to `end`.
   void populate(Chunk& chunk, uint64_t end) const;
+  void advise(Chunk& chunk, uint64_t from, uint64_t to, int advice) const;
   uint64_t chunk_size_;
   uint64_t limit_;
   uint64_t used_ = 0;  // sum of the chunks' sizes

@@ -130,8 +130,7 @@ void UringChunkStore::submit(Op* op) {
 // chunk request (measured: remote 4 KiB round trip ~100 us, the caller
 // sleeping for most of them).  Their I/O never waits for a device, so there
 // the store copies with pread/pwrite in place, as the memory backend does.
-static int64_t transfer_inline(OpKind kind, int fd, char* buf, size_t len,
-                                         uint64_t offset) {
+static int64_t transfer_inline(OpKind kind, int fd, char* buf, size_t len, uint64_t offset) {
   size_t done = 0;
   while (done < len) {
     ssize_t n = kind == OpKind::kWrite ? ::pwrite(fd, buf + done, len - done, offset + done)
