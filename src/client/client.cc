@@ -1,11 +1,14 @@
 #include "client/client.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "common/file_io.h"
 #include "common/path.h"
 #include "common/placement.h"
 #include "common/striping.h"
@@ -22,9 +25,17 @@ void raise_to(std::atomic<uint64_t>& v, uint64_t x) {
 }
 }  // namespace
 
+OpenFile::DirectFile::~DirectFile() {
+  if (fd >= 0) ::close(fd);
+}
+
 Client::Client(ProgressEngine& engine, const Config& config, mode_t umask)
     : engine_(engine), config_(config), rank_(engine.rank()), nranks_(engine.size()),
-      umask_(umask) {}
+      umask_(umask),
+      // Peers are asked only if this rank's own store could answer: a job's
+      // ranks share BENCHFS_BACKEND and BENCHFS_DIR, so otherwise every
+      // open file would cost a refused request per server.
+      direct_io_(config.direct_io && engine.server().store().offers_backing_files()) {}
 
 int Client::metadata_owner_of(const std::string& path) const {
   return metadata_owner(path, nranks_);
@@ -157,39 +168,116 @@ int Client::fstat(OpenFile& f, Attr* attr) {
   return 0;
 }
 
+// Between ranks of one host whose servers keep backing files on tmpfs or
+// ramfs, a client copies chunk bytes into and out of the server's file
+// itself: one memory copy, as a write to tmpfs makes, where a request costs
+// two (the server copies the payload out of the client, then into the file)
+// and has the client wait for the server's thread.  The server still owns
+// the file: it creates it (kOpenData), truncates, fsyncs and removes it.
+// This process holds a duplicate of the server's descriptor (pidfd_getfd,
+// allowed where cross-memory attach is, see Transport::direct) for as long
+// as the file is open here.  A backing file the server has since removed
+// (unlink, or a truncate that dropped all its chunks there) has no links
+// left: it is dropped and the current one asked for, so a write ordered
+// after the removal lands in the file the server keeps.
+std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank, bool create) {
+  Transport& t = engine_.transport();
+  if (!direct_io_ || rank == rank_ || !t.direct(rank)) return nullptr;
+  std::lock_guard<std::mutex> lock(f.direct_mutex);
+  auto it = f.direct.find(rank);
+  if (it != f.direct.end()) {
+    if (!it->second) return nullptr;  // that server offers none
+    struct stat st;
+    if (::fstat(it->second->fd, &st) == 0 && st.st_nlink > 0) return it->second;
+    f.direct.erase(it);
+  }
+  Call c;
+  c.target = rank;
+  c.op = Opcode::kOpenData;
+  c.meta = Encoder().u64(f.id).u8(create ? 1 : 0).take();
+  int err = run_one(c);
+  if (err == EOPNOTSUPP) f.direct[rank] = nullptr;
+  // ENOENT (nothing stored there: a hole) or a failed server: requests
+  // read the hole or report the failure.
+  if (err) return nullptr;
+  Decoder d(c.reply_meta);
+  int remote_fd = static_cast<int>(d.u32());
+  uint64_t dev = d.u64(), ino = d.u64();
+  if (!d.done()) return nullptr;
+  auto file = std::make_shared<OpenFile::DirectFile>();
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, t.peer_pid(rank), 0));
+  int why = errno;
+  if (pidfd >= 0) {
+    file->fd = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, remote_fd, 0));
+    why = errno;
+    ::close(pidfd);
+  }
+  if (file->fd < 0) {
+    // Not permitted or not supported (kernel before 5.6): requests only.
+    if (why == EPERM || why == ENOSYS) f.direct[rank] = nullptr;
+    return nullptr;
+  }
+  // The server may have removed that file since it replied and given its
+  // descriptor number to another: only the file it named will do.
+  struct stat st;
+  if (::fstat(file->fd, &st) != 0 || static_cast<uint64_t>(st.st_dev) != dev ||
+      static_cast<uint64_t>(st.st_ino) != ino)
+    return nullptr;
+  f.direct[rank] = file;
+  return file;
+}
+
 int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, size_t* done) {
   *done = 0;
   if (len == 0) return 0;
+  const char* data = static_cast<const char*>(buf);
   auto pieces = split_into_chunks(offset, len, config_.chunk_size);
-  std::vector<Call> calls(pieces.size());
+  // Per piece: bytes stored or -errno (direct), or the index of its call.
+  std::vector<int64_t> direct(pieces.size(), 0);
+  std::vector<size_t> call_of(pieces.size(), SIZE_MAX);
+  std::vector<Call> calls;
+  calls.reserve(pieces.size());
   for (size_t i = 0; i < pieces.size(); ++i) {
     const ChunkPiece& p = pieces[i];
-    Call& c = calls[i];
-    c.target = chunk_owner(f.id, p.index, nranks_);
+    int owner = chunk_owner(f.id, p.index, nranks_);
+    if (auto file = direct_file(f, owner, true)) {
+      direct[i] = pwrite_full(file->fd, data + p.buffer_offset, p.length, p.file_offset);
+      engine_.count_direct(direct[i] > 0 ? static_cast<uint64_t>(direct[i]) : 0);
+      continue;
+    }
+    call_of[i] = calls.size();
+    Call& c = calls.emplace_back();
+    c.target = owner;
     c.op = Opcode::kWrite;
     c.meta = Encoder().u64(f.id).u64(p.file_offset).take();
-    c.send_data = static_cast<const char*>(buf) + p.buffer_offset;
+    c.send_data = data + p.buffer_offset;
     c.send_len = p.length;
   }
-  int first_err = run(calls.data(), calls.size());
+  run(calls.data(), calls.size());
   // Servers fail independently (one full, the others not): the caller gets
   // the prefix that is stored, a short count, as a full local disk gives.
   // The size covers every stored byte, also past the prefix, so that unlink
   // and truncate, which ask the servers holding chunks below the size,
   // reclaim them.
+  int first_err = 0;
   uint64_t stored_end = 0;
   bool prefix_whole = true;
   for (size_t i = 0; i < pieces.size(); ++i) {
     const ChunkPiece& p = pieces[i];
     uint64_t stored = 0;
-    if (calls[i].status == 0) {
-      Decoder d(calls[i].reply_meta);
+    int err = 0;
+    if (call_of[i] == SIZE_MAX) {
+      if (direct[i] < 0) err = static_cast<int>(-direct[i]);
+      else stored = static_cast<uint64_t>(direct[i]);
+    } else if ((err = calls[call_of[i]].status) == 0) {
+      Decoder d(calls[call_of[i]].reply_meta);
       stored = d.u64();
       if (!d.done() || stored > p.length) {
         stored = 0;
-        if (!first_err) first_err = EPROTO;
+        err = EPROTO;
       }
     }
+    if (!first_err) first_err = err;
     if (stored > 0) stored_end = std::max(stored_end, p.file_offset + stored);
     if (prefix_whole) {
       *done += stored;
@@ -217,15 +305,23 @@ int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* d
   }
   if (offset >= size) return 0;
   len = static_cast<size_t>(std::min<uint64_t>(len, size - offset));
+  char* out = static_cast<char*>(buf);
   auto pieces = split_into_chunks(offset, len, config_.chunk_size);
-  std::vector<Call> calls(pieces.size());
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    const ChunkPiece& p = pieces[i];
-    Call& c = calls[i];
-    c.target = chunk_owner(f.id, p.index, nranks_);
+  std::vector<Call> calls;
+  calls.reserve(pieces.size());
+  for (const ChunkPiece& p : pieces) {
+    int owner = chunk_owner(f.id, p.index, nranks_);
+    if (auto file = direct_file(f, owner, false)) {
+      int64_t r = pread_full(file->fd, out + p.buffer_offset, p.length, p.file_offset);
+      if (r < 0) return static_cast<int>(-r);
+      engine_.count_direct(p.length);
+      continue;
+    }
+    Call& c = calls.emplace_back();
+    c.target = owner;
     c.op = Opcode::kRead;
     c.meta = Encoder().u64(f.id).u64(p.file_offset).u64(p.length).take();
-    c.recv_buf = static_cast<char*>(buf) + p.buffer_offset;
+    c.recv_buf = out + p.buffer_offset;
     c.recv_cap = p.length;
   }
   if (int err = run(calls.data(), calls.size())) return err;

@@ -10,8 +10,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/attr.h"
@@ -38,6 +40,16 @@ struct OpenFile {
   std::atomic<bool> wrote{false};
   // Largest size this client knows of (from open, stat or its own writes).
   std::atomic<uint64_t> known_size{0};
+
+  // Same-host direct I/O (Client::direct_file): per server rank, this
+  // process's copy of that server's backing-file descriptor for the file,
+  // or null where the server offers none (then requests go to it).
+  struct DirectFile {
+    int fd = -1;
+    ~DirectFile();
+  };
+  std::mutex direct_mutex;
+  std::unordered_map<int, std::shared_ptr<DirectFile>> direct;
 };
 
 // A directory being listed: pages of entries fetched from one server after
@@ -115,6 +127,10 @@ class Client {
   // ENOENT if the parent of path is missing, ENOTDIR if it is not a directory.
   int check_parent(const std::string& path);
   int report_written(OpenFile& file);
+  // The backing file that server `rank` keeps for the file, opened in this
+  // process, when that server is on this host and keeps it on tmpfs or
+  // ramfs; else null (send requests instead).  Created there if `create`.
+  std::shared_ptr<OpenFile::DirectFile> direct_file(OpenFile& file, int rank, bool create);
   // Sends one `op` call with `meta` to every server; the replies are in *calls.
   int call_every_server(Opcode op, const std::string& meta, std::vector<Call>* calls);
   // True in *any if some server holds an entry under directory path.
@@ -133,6 +149,7 @@ class Client {
   int rank_;
   int nranks_;
   mode_t umask_;
+  bool direct_io_;  // same-host direct I/O may be offered (see direct_file)
 };
 
 }  // namespace benchfs

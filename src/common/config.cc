@@ -58,6 +58,19 @@ std::string bad(const char* name, const char* value, const char* expected) {
   return std::string("invalid ") + name + "='" + value + "': expected " + expected;
 }
 
+// A 0/1 variable: leaves *value alone when unset; false on anything else.
+bool flag(const char* name, bool* value, std::string* error) {
+  const char* v = env(name);
+  if (!v) return true;
+  std::string k(v);
+  if (k != "0" && k != "1") {
+    *error = bad(name, v, "0 or 1");
+    return false;
+  }
+  *value = k == "1";
+  return true;
+}
+
 }  // namespace
 
 bool load_config(Config* c, std::string* error) {
@@ -87,30 +100,10 @@ bool load_config(Config* c, std::string* error) {
     }
     c->dir = v;
   }
-  if (const char* v = env("BENCHFS_KEEP")) {
-    std::string k(v);
-    if (k != "0" && k != "1") {
-      *error = bad("BENCHFS_KEEP", v, "0 or 1");
-      return false;
-    }
-    c->keep = k == "1";
-  }
-  if (const char* v = env("BENCHFS_URING_INLINE")) {
-    std::string k(v);
-    if (k != "0" && k != "1") {
-      *error = bad("BENCHFS_URING_INLINE", v, "0 or 1");
-      return false;
-    }
-    c->uring_inline = k == "1";
-  }
-  if (const char* v = env("BENCHFS_STATS")) {
-    std::string k(v);
-    if (k != "0" && k != "1") {
-      *error = bad("BENCHFS_STATS", v, "0 or 1");
-      return false;
-    }
-    c->stats = k == "1";
-  }
+  if (!flag("BENCHFS_KEEP", &c->keep, error)) return false;
+  if (!flag("BENCHFS_URING_INLINE", &c->uring_inline, error)) return false;
+  if (!flag("BENCHFS_STATS", &c->stats, error)) return false;
+  if (!flag("BENCHFS_DIRECT", &c->direct_io, error)) return false;
   if (const char* v = env("BENCHFS_EAGER_THRESHOLD")) {
     auto s = parse_size(v);
     if (!s || *s > (64ULL << 20)) {

@@ -28,6 +28,7 @@ struct Config {
   unsigned spin_us = 50;                // BENCHFS_SPIN_US: a driving thread polls an idle worker this long before sleeping
   bool stats = false;                   // BENCHFS_STATS: print statistics at finalize
   bool uring_inline = true;             // BENCHFS_URING_INLINE: plain pread/pwrite on tmpfs
+  bool direct_io = true;                // BENCHFS_DIRECT: same-host clients copy into peers' tmpfs backing files
   uint64_t memory_limit = 0;            // BENCHFS_MEMORY_LIMIT: memory backend cap per rank (0 = RAM size)
 };
 

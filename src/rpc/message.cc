@@ -24,6 +24,7 @@ const char* opcode_name(Opcode op) {
     case Opcode::kTruncateData: return "truncate_data";
     case Opcode::kRemoveData: return "remove_data";
     case Opcode::kFsyncData: return "fsync_data";
+    case Opcode::kOpenData: return "open_data";
     case Opcode::kCount: break;
   }
   return "unknown";

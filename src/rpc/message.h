@@ -40,6 +40,7 @@ enum class Opcode : uint16_t {
   kTruncateData,  // id, size -> -
   kRemoveData,    // id -> -
   kFsyncData,     // id -> -
+  kOpenData,      // id, u8 create -> u32 fd, u64 dev, u64 ino (same-host direct I/O, see Client)
   kCount
 };
 

@@ -113,6 +113,8 @@ class Transport {
     return n;
   }
   bool direct(int dest) const { return direct_ && peers_[dest].same_host; }
+  // The process id of a direct() peer (fixed after init: any thread may ask).
+  pid_t peer_pid(int dest) const { return peers_[dest].pid; }
   // Copies len bytes from address addr in rank src's memory into buf, or
   // from buf to addr in rank dest's memory.  0 or an errno (ESRCH: it exited;
   // EFAULT: the range is not mapped there; EPERM: not permitted).

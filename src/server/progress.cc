@@ -488,6 +488,8 @@ RankStats ProgressEngine::stats() {
   RankStats copy;
   run_exclusive([&] {
     copy = stats_;
+    copy.direct_copies = direct_copies_.load();
+    copy.direct_bytes = direct_bytes_.load();
     for (size_t k = 1; k < kOpcodes; ++k) copy.served[k] = server_->served(static_cast<Opcode>(k));
   });
   return copy;

@@ -60,6 +60,12 @@ class ProgressEngine {
   Transport& transport() { return *transport_; }
   // A copy of this rank's counters (any thread but the progress thread).
   RankStats stats();
+  // Counts a copy a client thread made straight into or out of a same-host
+  // server's backing file (Client::direct_file); any thread.
+  void count_direct(uint64_t bytes) {
+    direct_copies_.fetch_add(1, std::memory_order_relaxed);
+    direct_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  }
 
  private:
   void run();
@@ -130,6 +136,7 @@ class ProgressEngine {
   std::unordered_map<ServerOp*, ReplyInFlight> replies_;
   std::chrono::steady_clock::time_point next_timeout_check_;
   RankStats stats_;
+  std::atomic<uint64_t> direct_copies_{0}, direct_bytes_{0};
   std::vector<ServerOp*> spare_ops_;  // finished requests kept with their buffers
 };
 

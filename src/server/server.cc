@@ -101,6 +101,7 @@ void Server::handle(ServerOp* op) {
     case Opcode::kTruncateData: return handle_truncate_data(op, d);
     case Opcode::kRemoveData: return handle_remove_data(op, d);
     case Opcode::kFsyncData: return handle_fsync_data(op, d);
+    case Opcode::kOpenData: return handle_open_data(op, d);
     case Opcode::kCount: break;
   }
   reply(op, EPROTO);
@@ -369,6 +370,17 @@ void Server::handle_fsync_data(ServerOp* op, Decoder& d) {
   uint64_t id = d.u64();
   if (!d.done()) return reply(op, EPROTO);
   store_->fsync(id, [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
+}
+
+void Server::handle_open_data(ServerOp* op, Decoder& d) {
+  uint64_t id = d.u64();
+  uint8_t create = d.u8();
+  if (!d.done() || create > 1) return reply(op, EPROTO);
+  int fd = -1;
+  uint64_t dev = 0, ino = 0;
+  if (int err = store_->backing_file(id, create != 0, &fd, &dev, &ino)) return reply(op, err);
+  op->reply_meta = Encoder().u32(static_cast<uint32_t>(fd)).u64(dev).u64(ino).take();
+  reply(op, 0);
 }
 
 }  // namespace benchfs

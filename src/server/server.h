@@ -81,6 +81,7 @@ class Server {
   void handle_truncate_data(ServerOp* op, Decoder& d);
   void handle_remove_data(ServerOp* op, Decoder& d);
   void handle_fsync_data(ServerOp* op, Decoder& d);
+  void handle_open_data(ServerOp* op, Decoder& d);
 
   // Argument checks shared by the handlers: 0 or the errno to reply.
   int check_path_request(const Decoder& d, const std::string& path, bool owned) const;

@@ -43,6 +43,8 @@ void RankStats::merge(const RankStats& o) {
   bytes_read += o.bytes_read;
   local_calls += o.local_calls;
   remote_calls += o.remote_calls;
+  direct_copies += o.direct_copies;
+  direct_bytes += o.direct_bytes;
   batches_driven += o.batches_driven;
   batches_slept += o.batches_slept;
   progress_wakeups += o.progress_wakeups;
@@ -55,6 +57,10 @@ void print_stats(FILE* out, const RankStats& s, const char* title, bool table) {
                static_cast<unsigned long long>(s.local_calls),
                static_cast<unsigned long long>(s.remote_calls), s.bytes_written / 1048576.0,
                s.bytes_read / 1048576.0);
+  if (s.direct_copies)
+    std::fprintf(out, "  direct: %llu pieces, %.1f MiB copied into or out of same-host servers' "
+                 "files without a request\n",
+                 static_cast<unsigned long long>(s.direct_copies), s.direct_bytes / 1048576.0);
   std::fprintf(out, "  callers: %llu batches completed while driving, %llu slept; progress thread "
                "woke %llu times\n",
                static_cast<unsigned long long>(s.batches_driven),

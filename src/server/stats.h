@@ -31,6 +31,8 @@ struct RankStats {
   uint64_t bytes_read = 0;          // payload of this rank's read replies
   uint64_t local_calls = 0;         // requests served by this rank itself
   uint64_t remote_calls = 0;        // requests that crossed UCX
+  uint64_t direct_copies = 0;       // chunk pieces copied into or out of a same-host
+  uint64_t direct_bytes = 0;        // server's backing file by this rank's clients
   // How callers waited: batches whose replies all came in while the caller
   // drove the worker itself, batches for which it slept (another thread
   // drove, or the replies took longer than BENCHFS_SPIN_US), and times the

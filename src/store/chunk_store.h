@@ -5,6 +5,7 @@
 // returns (memory) or from poll() when the I/O finished (io_uring).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,6 +33,18 @@ class ChunkStore {
   virtual void remove(uint64_t file_id, Done done) = 0;
   // Makes the file's bytes durable (a real fsync for the uring backend).
   virtual void fsync(uint64_t file_id, Done done) = 0;
+
+  // The backing file of a file id, for clients on this host that read and
+  // write it themselves (Client::direct_fd): its fd in this process, its
+  // device and inode.  Created if `create`.  0, ENOENT (absent) or
+  // EOPNOTSUPP (a store that does not keep files where a peer can copy in
+  // one step).  The fd stays valid until the file is removed.
+  virtual int backing_file(uint64_t file_id, bool create, int* fd, uint64_t* dev, uint64_t* ino) {
+    (void)file_id, (void)create, (void)fd, (void)dev, (void)ino;
+    return EOPNOTSUPP;
+  }
+  // Whether backing_file() can succeed (fixed once the store is open).
+  virtual bool offers_backing_files() const { return false; }
 
   // Capacity and free bytes of this server's storage.  0 or an errno.
   virtual int capacity(uint64_t* total, uint64_t* free) const = 0;

@@ -23,7 +23,8 @@ class UringChunkStore final : public ChunkStore {
 
   // Creates `directory` (must not exist) and the ring.  With
   // `inline_on_ram`, reads and writes on a tmpfs or ramfs directory are
-  // plain pread/pwrite (see transfer_inline).  0 or an errno.
+  // plain pread/pwrite (io_uring hands each to a kernel worker there).
+  // 0 or an errno.
   int open(const std::string& directory, unsigned queue_depth, bool inline_on_ram = true);
 
   void write(uint64_t file_id, uint64_t offset, const void* buf, size_t len, Done done) override;
@@ -37,6 +38,8 @@ class UringChunkStore final : public ChunkStore {
   size_t file_count() const override { return files_.size(); }
   void destroy(bool keep) override;
   int capacity(uint64_t* total, uint64_t* free) const override;
+  int backing_file(uint64_t file_id, bool create, int* fd, uint64_t* dev, uint64_t* ino) override;
+  bool offers_backing_files() const override { return inline_; }
 
  private:
   struct BackingFile {

@@ -336,3 +336,121 @@ TEST_CASE("statistics count this rank's requests and bytes") {
   CHECK(benchfs_stats_print(stderr) == -1);
   CHECK(errno == ENODEV);
 }
+
+namespace {
+
+// The "direct:" line of this rank's statistics: pieces copied straight
+// into or out of same-host servers' backing files.
+unsigned long long direct_pieces() {
+  char text[8192] = {};
+  FILE* out = fmemopen(text, sizeof text - 1, "w");
+  REQUIRE(benchfs_stats_print(out) == 0);
+  std::fclose(out);
+  const char* at = std::strstr(text, "direct: ");
+  return at ? std::strtoull(at + 8, nullptr, 10) : 0;
+}
+
+}  // namespace
+
+// Backing files on tmpfs: a rank copies chunk bytes into and out of the
+// files of the other ranks' servers itself (Client::direct_file).  The
+// same sequence with BENCHFS_DIRECT=0 (requests only) must give the same
+// bytes; the direct copies must follow the server's file through
+// truncation and removal by other ranks.
+TEST_CASE("same-host direct I/O on tmpfs backing files") {
+  char buf[256] = {};
+  if (rank() == 0) {
+    std::snprintf(buf, sizeof buf, "/dev/shm/benchfs-direct-XXXXXX");
+    if (!mkdtemp(buf)) buf[0] = 0;
+  }
+  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
+  const std::string shm = buf;
+  REQUIRE(!shm.empty());
+  const size_t cs = 64 << 10;
+  const int next = (rank() + 1) % size();
+  for (const char* direct : {"1", "0"}) {
+    CAPTURE(direct);
+    setenv("BENCHFS_DIRECT", direct, 1);
+    setenv("BENCHFS_BACKEND", "uring", 1);
+    setenv("BENCHFS_CHUNK_SIZE", "64k", 1);
+    setenv("BENCHFS_DIR", shm.c_str(), 1);
+    REQUIRE(benchfs_init(MPI_COMM_WORLD) == 0);
+    const std::string mine = "/direct" + std::to_string(rank());
+    const std::string theirs = "/direct" + std::to_string(next);
+
+    // 16 chunks (every server holds some) and a partial one, written in
+    // records that straddle chunk boundaries, read back by the next rank.
+    const size_t len = 16 * cs + 999;
+    int fd = benchfs_open(mine.c_str(), O_CREAT | O_RDWR, 0644);
+    REQUIRE(fd >= 0);
+    write_pattern(fd, 20 + rank(), 0, len, 47008);
+    REQUIRE(benchfs_close(fd) == 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+    fd = benchfs_open(theirs.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    check_pattern(fd, 20 + next, 0, len, cs);
+    REQUIRE(benchfs_close(fd) == 0);
+    // With more than one rank most chunks live on other servers.
+    if (size() > 1) CHECK((direct_pieces() > 0) == (direct[0] == '1'));
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    // A rank keeps its file open (with its copies of the servers'
+    // descriptors, taken by reading) while the next rank truncates it to 0,
+    // which removes the backing files; then it writes: the new bytes must
+    // land in the files the servers keep now.  (Reading, not writing, takes
+    // the descriptors: a write's end would come back with the close.)
+    fd = benchfs_open(mine.c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    check_pattern(fd, 20 + rank(), 0, 4 * cs, cs);
+    MPI_Barrier(MPI_COMM_WORLD);
+    REQUIRE(benchfs_truncate(theirs.c_str(), 0) == 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+    write_pattern(fd, 40 + rank(), cs / 2, 3 * cs, 10000);
+    REQUIRE(benchfs_close(fd) == 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(size_of(theirs.c_str()) == static_cast<off_t>(cs / 2 + 3 * cs));
+    fd = benchfs_open(theirs.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    std::vector<char> head(cs / 2, 'x');
+    REQUIRE(benchfs_pread(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()));
+    CHECK(std::all_of(head.begin(), head.end(), [](char c) { return c == 0; }));
+    check_pattern(fd, 40 + next, cs / 2, 3 * cs, cs);
+    REQUIRE(benchfs_close(fd) == 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    // Shrinking to the middle of a chunk: the rest reads as a hole after
+    // the file grows again.
+    fd = benchfs_open(mine.c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    REQUIRE(benchfs_ftruncate(fd, static_cast<off_t>(cs + 100)) == 0);
+    write_pattern(fd, 50 + rank(), 3 * cs, 10, 10);
+    std::vector<char> mid(2 * cs - 100, 'x');
+    REQUIRE(benchfs_pread(fd, mid.data(), mid.size(), static_cast<off_t>(cs + 100)) ==
+            static_cast<ssize_t>(mid.size()));
+    CHECK(std::all_of(mid.begin(), mid.end(), [](char c) { return c == 0; }));
+    REQUIRE(benchfs_close(fd) == 0);
+
+    // Unlinked by another rank while open here: writes after that go
+    // nowhere a later file of that name could see.
+    fd = benchfs_open(mine.c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+    REQUIRE(benchfs_unlink(theirs.c_str()) == 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+    std::vector<char> late(2 * cs, 'L');
+    benchfs_pwrite(fd, late.data(), late.size(), 0);  // its result is not the point
+    REQUIRE(benchfs_close(fd) == 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+    fd = benchfs_open(mine.c_str(), O_CREAT | O_EXCL | O_RDWR, 0644);
+    REQUIRE(fd >= 0);  // a new file: nothing of the old one shows
+    std::vector<char> fresh(2 * cs, 'x');
+    CHECK(benchfs_pread(fd, fresh.data(), fresh.size(), 0) == 0);
+    REQUIRE(benchfs_close(fd) == 0);
+    REQUIRE(benchfs_unlink(mine.c_str()) == 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+    REQUIRE(benchfs_finalize() == 0);
+  }
+  unsetenv("BENCHFS_DIRECT");
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) std::filesystem::remove_all(shm);
+}

@@ -461,6 +461,43 @@ TEST_CASE("uring store: backing files live in the directory and go on remove") {
   CHECK(s.file_count() == 0);
 }
 
+TEST_CASE("uring store: backing files for same-host clients on tmpfs only") {
+  {
+    UringOnTmpfsBackend b;
+    ChunkStore& s = b.store();
+    int fd = -1;
+    uint64_t dev = 0, ino = 0;
+    CHECK(s.offers_backing_files());
+    CHECK(s.backing_file(5, false, &fd, &dev, &ino) == ENOENT);  // nothing stored
+    CHECK(s.file_count() == 0);
+    REQUIRE(s.backing_file(5, true, &fd, &dev, &ino) == 0);
+    CHECK(s.file_count() == 1);
+    struct stat st;
+    REQUIRE(::fstat(fd, &st) == 0);
+    CHECK(static_cast<uint64_t>(st.st_ino) == ino);
+    CHECK(static_cast<uint64_t>(st.st_dev) == dev);
+    // Bytes a client writes there are the store's bytes.
+    auto bytes = pattern(3000, 9);
+    REQUIRE(::pwrite(fd, bytes.data(), bytes.size(), 100) == 3000);
+    auto back = do_read(s, 5, 100, 3000);
+    CHECK(back == bytes);
+    CHECK(do_remove(s, 5) == 0);
+    CHECK(s.backing_file(5, false, &fd, &dev, &ino) == ENOENT);
+  }
+  {  // on a device the server keeps the I/O (io_uring)
+    UringBackend b;
+    int fd = -1;
+    uint64_t dev = 0, ino = 0;
+    CHECK_FALSE(b.store().offers_backing_files());
+    CHECK(b.store().backing_file(5, true, &fd, &dev, &ino) == EOPNOTSUPP);
+  }
+  MemoryBackend m;
+  int fd = -1;
+  uint64_t dev = 0, ino = 0;
+  CHECK_FALSE(m.store().offers_backing_files());
+  CHECK(m.store().backing_file(5, true, &fd, &dev, &ino) == EOPNOTSUPP);
+}
+
 TEST_CASE("uring store: truncate shrinks the backing file") {
   UringBackend b;
   ChunkStore& s = b.store();

@@ -20,7 +20,7 @@ const char* const kVars[] = {
     "BENCHFS_KEEP",        "BENCHFS_EAGER_THRESHOLD", "BENCHFS_WINDOW",
     "BENCHFS_RPC_TIMEOUT", "BENCHFS_LOG_LEVEL",   "BENCHFS_SPIN_US",
     "BENCHFS_STATS",       "BENCHFS_MEMORY_LIMIT", "BENCHFS_URING_INLINE",
-    "TMPDIR",
+    "BENCHFS_DIRECT",      "TMPDIR",
 };
 
 // Saves every variable load_config reads, clears them, and restores the
@@ -149,6 +149,7 @@ TEST_CASE("load_config: defaults with no BENCHFS_* variables") {
   CHECK(c.rpc_timeout == doctest::Approx(30.0));
   CHECK(c.log_level == "warn");
   CHECK(c.spin_us == 50u);
+  CHECK(c.direct_io == true);
 }
 
 TEST_CASE("load_config: TMPDIR is the default dir, BENCHFS_DIR overrides it") {
@@ -189,6 +190,7 @@ TEST_CASE("load_config: every variable is read") {
   env.set("BENCHFS_RPC_TIMEOUT", "2.5");
   env.set("BENCHFS_LOG_LEVEL", "debug");
   env.set("BENCHFS_SPIN_US", "0");
+  env.set("BENCHFS_DIRECT", "0");
   Config c;
   std::string error;
   REQUIRE(load_config(&c, &error));
@@ -196,6 +198,7 @@ TEST_CASE("load_config: every variable is read") {
   CHECK(c.backend == "memory");
   CHECK(c.dir == "/var/tmp/x");
   CHECK(c.keep == true);
+  CHECK(c.direct_io == false);
   CHECK(c.eager_threshold == (16u << 10));
   CHECK(c.window == 4u);
   CHECK(c.rpc_timeout == doctest::Approx(2.5));
@@ -294,6 +297,7 @@ TEST_CASE("load_config: invalid values fail with a message naming variable and v
   expect_invalid(env, "BENCHFS_SPIN_US", "fast");
   expect_invalid(env, "BENCHFS_STATS", "yes");
   expect_invalid(env, "BENCHFS_URING_INLINE", "on");
+  expect_invalid(env, "BENCHFS_DIRECT", "true");
   expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "0");
   expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "plenty");
 }
