@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,7 +28,17 @@ void raise_to(std::atomic<uint64_t>& v, uint64_t x) {
 
 OpenFile::DirectFile::~DirectFile() {
   if (fd >= 0) ::close(fd);
+  if (held) held->fetch_sub(1);
 }
+
+namespace {
+int quarter_of_fd_limit() {
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
+  rlim_t cur = l.rlim_cur == RLIM_INFINITY ? 1 << 20 : l.rlim_cur;
+  return static_cast<int>(std::min<rlim_t>(cur / 4, 1 << 18));
+}
+}  // namespace
 
 Client::Client(ProgressEngine& engine, const Config& config, mode_t umask)
     : engine_(engine), config_(config), rank_(engine.rank()), nranks_(engine.size()),
@@ -35,7 +46,8 @@ Client::Client(ProgressEngine& engine, const Config& config, mode_t umask)
       // Peers are asked only if this rank's own store could answer: a job's
       // ranks share BENCHFS_BACKEND and BENCHFS_DIR, so otherwise every
       // open file would cost a refused request per server.
-      direct_io_(config.direct_io && engine.server().store().offers_backing_files()) {}
+      direct_io_(config.direct_io && engine.server().store().offers_backing_files()),
+      max_direct_fds_(quarter_of_fd_limit()) {}
 
 int Client::metadata_owner_of(const std::string& path) const {
   return metadata_owner(path, nranks_);
@@ -204,7 +216,13 @@ std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank,
   int remote_fd = static_cast<int>(d.u32());
   uint64_t dev = d.u64(), ino = d.u64();
   if (!d.done()) return nullptr;
+  // Over the budget (many files open at once): requests, until some close.
+  if (direct_fds_->fetch_add(1) >= max_direct_fds_) {
+    direct_fds_->fetch_sub(1);
+    return nullptr;
+  }
   auto file = std::make_shared<OpenFile::DirectFile>();
+  file->held = direct_fds_;
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, t.peer_pid(rank), 0));
   int why = errno;
   if (pidfd >= 0) {

@@ -46,6 +46,7 @@ struct OpenFile {
   // or null where the server offers none (then requests go to it).
   struct DirectFile {
     int fd = -1;
+    std::shared_ptr<std::atomic<int>> held;  // the client's count of such fds
     ~DirectFile();
   };
   std::mutex direct_mutex;
@@ -150,6 +151,10 @@ class Client {
   int nranks_;
   mode_t umask_;
   bool direct_io_;  // same-host direct I/O may be offered (see direct_file)
+  // Descriptors direct I/O holds in this process, and the most it may: a
+  // quarter of RLIMIT_NOFILE, the rest is the application's.
+  std::shared_ptr<std::atomic<int>> direct_fds_ = std::make_shared<std::atomic<int>>(0);
+  int max_direct_fds_;
 };
 
 }  // namespace benchfs

@@ -1,4 +1,5 @@
 // The core I/O path across ranks, on both backends.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -451,6 +452,68 @@ TEST_CASE("same-host direct I/O on tmpfs backing files") {
     REQUIRE(benchfs_finalize() == 0);
   }
   unsetenv("BENCHFS_DIRECT");
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) std::filesystem::remove_all(shm);
+}
+
+// Direct I/O holds a descriptor per open file and same-host server; it may
+// take at most a quarter of RLIMIT_NOFILE (the rest is the application's).
+// Past that, pieces go as requests: with many files open at once every
+// byte still arrives, and the process never holds more than the budget.
+TEST_CASE("same-host direct I/O stays within a quarter of the descriptor limit") {
+  char buf[256] = {};
+  if (rank() == 0) {
+    std::snprintf(buf, sizeof buf, "/dev/shm/benchfs-direct-XXXXXX");
+    if (!mkdtemp(buf)) buf[0] = 0;
+  }
+  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
+  const std::string shm = buf;
+  REQUIRE(!shm.empty());
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  // The hard limit too: benchfs_init raises the soft one to it.  Only root
+  // can raise it back afterwards, so this is the file's last case.
+  // Budget 256: 4 ranks need 300 (100 files x 3 peers); each server also
+  // keeps one descriptor per file it stores (400 at 4 ranks).
+  rlimit low{1024, 1024};
+  if (saved.rlim_max < 1024) low = saved;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  setenv("BENCHFS_BACKEND", "uring", 1);
+  setenv("BENCHFS_CHUNK_SIZE", "64k", 1);
+  setenv("BENCHFS_DIR", shm.c_str(), 1);
+  REQUIRE(benchfs_init(MPI_COMM_WORLD) == 0);
+  // Descriptors of other ranks' backing files held here (this rank's own
+  // server keeps one per file it stores, outside the budget).
+  auto peer_fds = [&shm] {
+    const std::string own = "/rank" + std::to_string(rank()) + "/";
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+      if (!ec && target.rfind(shm, 0) == 0 && target.find(own) == std::string::npos) ++n;
+    }
+    return n;
+  };
+  const size_t cs = 64 << 10, len = 4 * cs, files = 100;
+  std::vector<int> fds;
+  for (size_t i = 0; i < files; ++i) {
+    std::string p = "/many" + std::to_string(rank()) + "." + std::to_string(i);
+    int fd = benchfs_open(p.c_str(), O_CREAT | O_RDWR, 0644);
+    REQUIRE(fd >= 0);
+    write_pattern(fd, 1000 * rank() + i, 0, len, len);  // 4 chunks: every server of 4
+    fds.push_back(fd);
+  }
+  CHECK(peer_fds() <= low.rlim_cur / 4);
+  if (size() > 1) CHECK(peer_fds() > 0);
+  for (size_t i = 0; i < files; ++i) check_pattern(fds[i], 1000 * rank() + i, 0, len, cs);
+  for (size_t i = 0; i < files; ++i) {
+    REQUIRE(benchfs_close(fds[i]) == 0);
+    std::string p = "/many" + std::to_string(rank()) + "." + std::to_string(i);
+    REQUIRE(benchfs_unlink(p.c_str()) == 0);
+  }
+  CHECK(peer_fds() == 0);  // closing a file lets its descriptors go
+  REQUIRE(benchfs_finalize() == 0);
+  setrlimit(RLIMIT_NOFILE, &saved);  // fails unless root
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() == 0) std::filesystem::remove_all(shm);
 }
