@@ -195,19 +195,25 @@ TEST_CASE("edge cases of the data path") {
       const size_t per_thread = 3 * cs + 1234;
       std::vector<std::thread> threads;
       std::atomic<int> failures{0};
+      std::atomic<long long> first_failure{0};  // result << 16 | errno, for the log
       for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&, t] {
           std::vector<char> buf(per_thread);
           fill_pattern(buf, 3, t * per_thread);
           for (size_t off = 0; off < per_thread; off += 10000) {
             size_t n = std::min<size_t>(10000, per_thread - off);
-            if (benchfs_pwrite(fd, buf.data() + off, n, static_cast<off_t>(t * per_thread + off)) !=
-                static_cast<ssize_t>(n))
+            ssize_t r = benchfs_pwrite(fd, buf.data() + off, n, static_cast<off_t>(t * per_thread + off));
+            if (r != static_cast<ssize_t>(n)) {
+              long long none = 0;
+              first_failure.compare_exchange_strong(none, (static_cast<long long>(r) << 16) | errno);
               ++failures;
+            }
           }
         });
       }
       for (auto& th : threads) th.join();
+      INFO("first failed pwrite: result " << (first_failure.load() >> 16) << ", errno "
+                                          << (first_failure.load() & 0xffff));
       CHECK(failures == 0);
       REQUIRE(benchfs_close(fd) == 0);
       CHECK(size_of(p.c_str()) == static_cast<off_t>(8 * per_thread));
