@@ -587,13 +587,12 @@ void ProgressEngine::check_timeouts() {
   for (int rank : waiting) transport_->peer_gone(rank);
 
   std::vector<int> silent;
-  auto add = [&](int rank) { add_once(silent, rank); };
   for (auto& [id, c] : in_flight_)
-    if (now >= c->deadline) add(c->target);
+    if (now >= c->deadline) add_once(silent, c->target);
   std::vector<int> stuck_replies;
   for (auto& [op, r] : replies_)
     if (now >= r.deadline) {
-      add(r.dest);
+      add_once(silent, r.dest);
       stuck_replies.push_back(r.dest);
     }
   for (int rank : silent) {

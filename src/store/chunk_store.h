@@ -35,7 +35,7 @@ class ChunkStore {
   virtual void fsync(uint64_t file_id, Done done) = 0;
 
   // The backing file of a file id, for clients on this host that read and
-  // write it themselves (Client::direct_fd): its fd in this process, its
+  // write it themselves (Client::direct_file): its fd in this process, its
   // device and inode.  Created if `create`.  0, ENOENT (absent) or
   // EOPNOTSUPP (a store that does not keep files where a peer can copy in
   // one step).  The fd stays valid until the file is removed.

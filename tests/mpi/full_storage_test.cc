@@ -25,15 +25,6 @@ constexpr size_t kChunk = 64 << 10;
 // at their first chunk.
 constexpr size_t kFileLen = 5 * kChunk + 4196;
 
-// Collective start with an explicit backing directory (start() always uses
-// the scratch directory).
-void start_in(const std::string& backend, const std::string& dir) {
-  setenv("BENCHFS_BACKEND", backend.c_str(), 1);
-  setenv("BENCHFS_CHUNK_SIZE", "64k", 1);
-  setenv("BENCHFS_DIR", dir.c_str(), 1);
-  REQUIRE(benchfs_init(MPI_COMM_WORLD) == 0);
-}
-
 uint64_t free_bytes() {
   struct statvfs v;
   REQUIRE(benchfs_statvfs("/", &v) == 0);
@@ -171,7 +162,7 @@ struct TmpfsMount {
 
 TEST_CASE("memory backend: BENCHFS_MEMORY_LIMIT full, then space back after unlink") {
   setenv("BENCHFS_MEMORY_LIMIT", "1m", 1);
-  start_in("memory", scratch_dir());
+  start("memory", "64k");
   unsetenv("BENCHFS_MEMORY_LIMIT");
   struct statvfs v;
   REQUIRE(benchfs_statvfs("/", &v) == 0);
@@ -213,7 +204,7 @@ TEST_CASE("uring backend on a full tmpfs, then space back after unlink") {
   for (const char* inline_io : {"1", "0"}) {
     CAPTURE(inline_io);
     setenv("BENCHFS_URING_INLINE", inline_io, 1);
-    start_in("uring", result);
+    start("uring", "64k", result);
     fill_verify_unlink_rewrite();
     stop();
   }

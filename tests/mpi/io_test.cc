@@ -365,23 +365,14 @@ unsigned long long direct_pieces() {
 // bytes; the direct copies must follow the server's file through
 // truncation and removal by other ranks.
 TEST_CASE("same-host direct I/O on tmpfs backing files") {
-  char buf[256] = {};
-  if (rank() == 0) {
-    std::snprintf(buf, sizeof buf, "/dev/shm/benchfs-direct-XXXXXX");
-    if (!mkdtemp(buf)) buf[0] = 0;
-  }
-  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
-  const std::string shm = buf;
+  const std::string shm = make_shared_dir("/dev/shm", "benchfs-direct-");
   REQUIRE(!shm.empty());
   const size_t cs = 64 << 10;
   const int next = (rank() + 1) % size();
   for (const char* direct : {"1", "0"}) {
     CAPTURE(direct);
     setenv("BENCHFS_DIRECT", direct, 1);
-    setenv("BENCHFS_BACKEND", "uring", 1);
-    setenv("BENCHFS_CHUNK_SIZE", "64k", 1);
-    setenv("BENCHFS_DIR", shm.c_str(), 1);
-    REQUIRE(benchfs_init(MPI_COMM_WORLD) == 0);
+    start("uring", "64k", shm);
     const std::string mine = "/direct" + std::to_string(rank());
     const std::string theirs = "/direct" + std::to_string(next);
 
@@ -467,13 +458,7 @@ TEST_CASE("same-host direct I/O on tmpfs backing files") {
 // Past that, pieces go as requests: with many files open at once every
 // byte still arrives, and the process never holds more than the budget.
 TEST_CASE("same-host direct I/O stays within a quarter of the descriptor limit") {
-  char buf[256] = {};
-  if (rank() == 0) {
-    std::snprintf(buf, sizeof buf, "/dev/shm/benchfs-direct-XXXXXX");
-    if (!mkdtemp(buf)) buf[0] = 0;
-  }
-  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
-  const std::string shm = buf;
+  const std::string shm = make_shared_dir("/dev/shm", "benchfs-direct-");
   REQUIRE(!shm.empty());
   rlimit saved{};
   REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
@@ -484,10 +469,7 @@ TEST_CASE("same-host direct I/O stays within a quarter of the descriptor limit")
   rlimit low{1024, 1024};
   if (saved.rlim_max < 1024) low = saved;
   REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
-  setenv("BENCHFS_BACKEND", "uring", 1);
-  setenv("BENCHFS_CHUNK_SIZE", "64k", 1);
-  setenv("BENCHFS_DIR", shm.c_str(), 1);
-  REQUIRE(benchfs_init(MPI_COMM_WORLD) == 0);
+  start("uring", "64k", shm);
   // Descriptors of other ranks' backing files held here (this rank's own
   // server keeps one per file it stores, outside the budget).
   auto peer_fds = [&shm] {

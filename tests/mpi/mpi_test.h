@@ -64,19 +64,24 @@ inline bool all(bool ok) {
 // The backends every I/O test runs against.
 inline std::vector<std::string> backends() { return {"memory", "uring"}; }
 
-// A directory for this job's backing stores, made by rank 0 and shared by
-// all ranks (they are on one node); removed by the test's main at exit.
+// A new directory "<base>/<prefix>XXXXXX" made by rank 0, its name known to
+// every rank (they are on one node); "" if it could not be made (collective).
+inline std::string make_shared_dir(const std::string& base, const char* prefix) {
+  char buf[256] = {};
+  if (rank() == 0) {
+    snprintf(buf, sizeof buf, "%s/%sXXXXXX", base.c_str(), prefix);
+    if (!mkdtemp(buf)) buf[0] = 0;
+  }
+  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return std::string(buf);
+}
+
+// A directory for this job's backing stores, shared by all ranks; removed
+// by the test's main at exit.
 inline const std::string& scratch_dir() {
   static std::string dir = [] {
-    char buf[256] = {};
-    if (rank() == 0) {
-      const char* tmp = getenv("TMPDIR");
-      std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/benchfs-test-XXXXXX";
-      snprintf(buf, sizeof buf, "%s", tmpl.c_str());
-      if (!mkdtemp(buf)) buf[0] = 0;
-    }
-    MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
-    return std::string(buf);
+    const char* tmp = getenv("TMPDIR");
+    return make_shared_dir(tmp && *tmp ? tmp : "/tmp", "benchfs-test-");
   }();
   return dir;
 }
@@ -91,12 +96,14 @@ inline size_t count_files(const std::string& dir) {
   return n;
 }
 
-// Starts BenchFS with the given backend and chunk size (collective).
-inline void start(const std::string& backend, const char* chunk_size = "1m") {
-  REQUIRE(!scratch_dir().empty());
+// Starts BenchFS with the given backend, chunk size and backing directory
+// (collective).
+inline void start(const std::string& backend, const char* chunk_size = "1m",
+                  const std::string& dir = scratch_dir()) {
+  REQUIRE(!dir.empty());
   setenv("BENCHFS_BACKEND", backend.c_str(), 1);
   setenv("BENCHFS_CHUNK_SIZE", chunk_size, 1);
-  setenv("BENCHFS_DIR", scratch_dir().c_str(), 1);
+  setenv("BENCHFS_DIR", dir.c_str(), 1);
   REQUIRE(benchfs_init(MPI_COMM_WORLD) == 0);
 }
 
