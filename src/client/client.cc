@@ -26,6 +26,15 @@ void raise_to(std::atomic<uint64_t>& v, uint64_t x) {
 }
 }  // namespace
 
+bool OpenFile::DirectFile::live() const {
+  if (memfd) {
+    int seals = ::fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && !(seals & F_SEAL_SEAL);
+  }
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && st.st_nlink > 0;
+}
+
 OpenFile::DirectFile::~DirectFile() {
   if (fd >= 0) ::close(fd);
   if (held) held->fetch_sub(1);
@@ -190,8 +199,9 @@ int Client::fstat(OpenFile& f, Attr* attr) {
 // allowed where cross-memory attach is, see Transport::direct) for as long
 // as the file is open here.  A backing file the server has since removed
 // (unlink, or a truncate that dropped all its chunks there) has no links
-// left: it is dropped and the current one asked for, so a write ordered
-// after the removal lands in the file the server keeps.
+// left, or, a memory file (which never has links), is sealed: it is
+// dropped and the current one asked for, so a write ordered after the
+// removal lands in the file the server keeps.
 std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank, bool create) {
   Transport& t = engine_.transport();
   if (!direct_io_ || rank == rank_ || !t.direct(rank)) return nullptr;
@@ -199,8 +209,7 @@ std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank,
   auto it = f.direct.find(rank);
   if (it != f.direct.end()) {
     if (!it->second) return nullptr;  // that server offers none
-    struct stat st;
-    if (::fstat(it->second->fd, &st) == 0 && st.st_nlink > 0) return it->second;
+    if (it->second->live()) return it->second;
     f.direct.erase(it);
   }
   Call c;
@@ -241,6 +250,10 @@ std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank,
   if (::fstat(file->fd, &st) != 0 || static_cast<uint64_t>(st.st_dev) != dev ||
       static_cast<uint64_t>(st.st_ino) != ino)
     return nullptr;
+  // No links from the start: a memory file (or a tmpfs file removed since
+  // the reply, which live() then finds sealed as every tmpfs file is).
+  file->memfd = st.st_nlink == 0;
+  if (!file->live()) return nullptr;
   f.direct[rank] = file;
   return file;
 }

@@ -46,6 +46,9 @@ struct OpenFile {
   // or null where the server offers none (then requests go to it).
   struct DirectFile {
     int fd = -1;
+    bool memfd = false;  // a memory file (memory backend), not a tmpfs file
+    // False once the server removed the file (then ask for the current one).
+    bool live() const;
     std::shared_ptr<std::atomic<int>> held;  // the client's count of such fds
     ~DirectFile();
   };

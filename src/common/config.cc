@@ -147,8 +147,7 @@ bool load_config(Config* c, std::string* error) {
     }
     c->spin_us = static_cast<unsigned>(*s);
   }
-  c->memory_limit = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
-                    static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  c->memory_limit = 0;
   if (const char* v = env("BENCHFS_MEMORY_LIMIT")) {
     auto s = parse_size(v);
     if (!s || *s == 0) {

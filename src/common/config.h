@@ -29,7 +29,7 @@ struct Config {
   bool stats = false;                   // BENCHFS_STATS: print statistics at finalize
   bool uring_inline = true;             // BENCHFS_URING_INLINE: plain pread/pwrite on tmpfs
   bool direct_io = true;                // BENCHFS_DIRECT: same-host clients copy into peers' tmpfs backing files
-  uint64_t memory_limit = 0;            // BENCHFS_MEMORY_LIMIT: memory backend cap per rank (0 = RAM size)
+  uint64_t memory_limit = 0;            // BENCHFS_MEMORY_LIMIT: memory backend cap per rank (0: none, same-host direct I/O)
 };
 
 // Reads every BENCHFS_* variable over the defaults.  On an invalid value

@@ -1,8 +1,16 @@
-// Chunk store in RAM: per file, a map from chunk index to the chunk's bytes.
+// Chunk store in RAM: per file id, one anonymous memory file (memfd) that
+// holds the chunks this server stores at their global offsets, as the
+// uring backend's sparse backing files do on a tmpfs.
+//
+// Memory files rather than heap buffers so that clients on this host can
+// copy chunk bytes in and out themselves (ChunkStore::backing_file, see
+// Client::direct_file): a peer may write into a file without racing its
+// release, which a heap chunk freed meanwhile would not allow.  A file the
+// server drops is emptied and sealed (F_SEAL_SEAL): a client still holding
+// a duplicate of its descriptor sees the seal and asks for the current one.
 #pragma once
 
 #include <map>
-#include <memory>
 #include <unordered_map>
 
 #include "store/chunk_store.h"
@@ -11,49 +19,44 @@ namespace benchfs {
 
 class MemoryChunkStore final : public ChunkStore {
  public:
-  // Stores at most `limit` bytes; writes beyond fail with ENOSPC.
-  MemoryChunkStore(uint64_t chunk_size, uint64_t limit) : chunk_size_(chunk_size), limit_(limit) {}
+  // With `limit` > 0, stores at most `limit` bytes (writes beyond fail with
+  // ENOSPC) and serves every byte itself: a peer copying into a file could
+  // not be held to the limit.  With 0, the bound is the machine's RAM and
+  // same-host clients copy directly (offers_backing_files()).
+  MemoryChunkStore(uint64_t chunk_size, uint64_t limit);
+  ~MemoryChunkStore() override;
 
   void write(uint64_t file_id, uint64_t offset, const void* buf, size_t len, Done done) override;
   void read(uint64_t file_id, uint64_t offset, void* buf, size_t len, Done done) override;
   void truncate(uint64_t file_id, uint64_t size, Done done) override;
   void remove(uint64_t file_id, Done done) override;
   void fsync(uint64_t file_id, Done done) override;
+  int backing_file(uint64_t file_id, bool create, int* fd, uint64_t* dev, uint64_t* ino) override;
+  bool offers_backing_files() const override { return limit_ == 0; }
   unsigned poll() override { return 0; }
   int event_fd() const override { return -1; }
   bool busy() const override { return false; }
   size_t file_count() const override { return files_.size(); }
-  void destroy(bool) override {
-    files_.clear();
-    used_ = 0;
-  }
-  int capacity(uint64_t* total, uint64_t* free) const override {
-    *total = limit_;
-    *free = limit_ > used_ ? limit_ - used_ : 0;
-    return 0;
-  }
+  void destroy(bool keep) override;
+  int capacity(uint64_t* total, uint64_t* free) const override;
+  // Bytes this server stored itself: per chunk, up to its highest written
+  // byte (what the limit counts).
   uint64_t used() const { return used_; }
 
  private:
-  // A chunk reserves chunk_size bytes of address space but holds (and
-  // touches, so the kernel backs with RAM) only those up to the highest one
-  // written: no zero-filling of what a write then overwrites, no copying
-  // as it grows (a std::vector did both: two passes per write, up to twice
-  // the stored bytes resident for a chunk filled in small records).
-  struct Chunk {
-    std::unique_ptr<char[]> bytes;
-    uint64_t size = 0;
+  struct File {
+    int fd = -1;
+    std::map<uint64_t, uint64_t> chunk_sizes;  // chunk index -> highest byte written + 1
   };
-  using Chunks = std::map<uint64_t, Chunk>;
-  // Gives the pages of a chunk past its size back to the kernel.
-  void release_tail(Chunk& chunk) const;
-  // Makes the kernel back the chunk's pages from its size up to `end`.
-  void populate(Chunk& chunk, uint64_t end) const;
-  void advise(Chunk& chunk, uint64_t from, uint64_t to, int advice) const;
+  // The file of an id; created if `create`, else null when absent.
+  File* file(uint64_t file_id, bool create, int* err);
+  // Empties, seals and closes a file's memory file.
+  static void retire(File& f);
+
   uint64_t chunk_size_;
   uint64_t limit_;
-  uint64_t used_ = 0;  // sum of the chunks' sizes
-  std::unordered_map<uint64_t, Chunks> files_;
+  uint64_t used_ = 0;  // sum of chunk_sizes over all files
+  std::unordered_map<uint64_t, File> files_;
 };
 
 }  // namespace benchfs

@@ -319,7 +319,9 @@ TEST_CASE("errors of the data path leave every rank working") {
 }
 
 TEST_CASE("statistics count this rank's requests and bytes") {
+  setenv("BENCHFS_DIRECT", "0", 1);  // every piece a request (direct pieces: the case below)
   start("memory");
+  unsetenv("BENCHFS_DIRECT");
   std::string p = "/stats" + std::to_string(rank());
   int fd = benchfs_open(p.c_str(), O_CREAT | O_RDWR, 0644);
   REQUIRE(fd >= 0);
@@ -364,15 +366,18 @@ unsigned long long direct_pieces() {
 // same sequence with BENCHFS_DIRECT=0 (requests only) must give the same
 // bytes; the direct copies must follow the server's file through
 // truncation and removal by other ranks.
-TEST_CASE("same-host direct I/O on tmpfs backing files") {
+// The uring backend's tmpfs files and the memory backend's memory files:
+// a removed one has no links, or is sealed.
+TEST_CASE("same-host direct I/O on tmpfs backing files and memory files") {
   const std::string shm = make_shared_dir("/dev/shm", "benchfs-direct-");
   REQUIRE(!shm.empty());
   const size_t cs = 64 << 10;
   const int next = (rank() + 1) % size();
-  for (const char* direct : {"1", "0"}) {
+  for (auto [backend, direct] : {std::pair{"uring", "1"}, {"uring", "0"}, {"memory", "1"}}) {
+    CAPTURE(backend);
     CAPTURE(direct);
     setenv("BENCHFS_DIRECT", direct, 1);
-    start("uring", "64k", shm);
+    start(backend, "64k", shm);
     const std::string mine = "/direct" + std::to_string(rank());
     const std::string theirs = "/direct" + std::to_string(next);
 

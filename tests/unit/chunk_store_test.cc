@@ -1,6 +1,7 @@
 // Tests of the chunk stores: the same cases against the memory and io_uring
 // backends, plus io_uring specifics (backing directory and files).
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -127,9 +128,15 @@ std::vector<std::string> files_in(const std::string& dir) {
 
 struct MemoryBackend {
   static constexpr bool kUring = false;
+  MemoryChunkStore mem{kChunk, 0};
+  ChunkStore& store() { return mem; }
+};
+
+// With a cap it counts every byte and offers no memory files to peers.
+struct CappedMemoryBackend {
+  static constexpr bool kUring = false;
   MemoryChunkStore mem{kChunk, 1ULL << 30};
   ChunkStore& store() { return mem; }
-  ~MemoryBackend() { mem.destroy(false); }
 };
 
 struct UringBackend {
@@ -154,7 +161,7 @@ struct UringOnTmpfsBackend {
   ChunkStore& store() { return uring; }
 };
 
-#define BACKENDS MemoryBackend, UringBackend, UringOnTmpfsBackend
+#define BACKENDS MemoryBackend, CappedMemoryBackend, UringBackend, UringOnTmpfsBackend
 
 }  // namespace
 
@@ -421,7 +428,7 @@ TEST_CASE_TEMPLATE("chunk store: 100 operations in flight before polling", B, BA
 }
 
 TEST_CASE("memory store: no event fd, never busy") {
-  MemoryChunkStore s(kChunk, 1ULL << 30);
+  MemoryChunkStore s(kChunk, 0);
   CHECK(s.event_fd() == -1);
   CHECK_FALSE(s.busy());
   CHECK(s.poll() == 0);
@@ -491,11 +498,44 @@ TEST_CASE("uring store: backing files for same-host clients on tmpfs only") {
     CHECK_FALSE(b.store().offers_backing_files());
     CHECK(b.store().backing_file(5, true, &fd, &dev, &ino) == EOPNOTSUPP);
   }
-  MemoryBackend m;
+  CappedMemoryBackend m;
   int fd = -1;
   uint64_t dev = 0, ino = 0;
   CHECK_FALSE(m.store().offers_backing_files());
   CHECK(m.store().backing_file(5, true, &fd, &dev, &ino) == EOPNOTSUPP);
+}
+
+TEST_CASE("memory store: memory files for same-host clients, sealed when dropped") {
+  MemoryBackend b;
+  ChunkStore& s = b.store();
+  int fd = -1;
+  uint64_t dev = 0, ino = 0;
+  CHECK(s.offers_backing_files());
+  CHECK(s.backing_file(5, false, &fd, &dev, &ino) == ENOENT);  // nothing stored
+  REQUIRE(s.backing_file(5, true, &fd, &dev, &ino) == 0);
+  struct stat st;
+  REQUIRE(::fstat(fd, &st) == 0);
+  CHECK(static_cast<uint64_t>(st.st_ino) == ino);
+  CHECK(st.st_nlink == 0);  // how a client tells a memory file from a tmpfs file
+  // A client's duplicate of the descriptor, as pidfd_getfd gives it.
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  REQUIRE(dup >= 0);
+  auto bytes = pattern(3000, 9);
+  REQUIRE(::pwrite(dup, bytes.data(), bytes.size(), kChunk + 100) == 3000);
+  CHECK(do_read(s, 5, kChunk + 100, 3000) == bytes);
+  // Capacity counts what the files hold, also bytes a client wrote.
+  uint64_t total = 0, free = 0;
+  REQUIRE(s.capacity(&total, &free) == 0);
+  CHECK(total - free >= 3000);
+  CHECK(::fcntl(dup, F_GET_SEALS) == 0);
+  CHECK(do_remove(s, 5) == 0);
+  CHECK(s.file_count() == 0);
+  // The client's copy: emptied (the memory is back) and sealed (it is gone).
+  CHECK((::fcntl(dup, F_GET_SEALS) & F_SEAL_SEAL) != 0);
+  REQUIRE(::fstat(dup, &st) == 0);
+  CHECK(st.st_size == 0);
+  ::close(dup);
+  CHECK(s.backing_file(5, false, &fd, &dev, &ino) == ENOENT);
 }
 
 TEST_CASE("uring store: truncate shrinks the backing file") {
