@@ -28,16 +28,6 @@ bool before_deadline(const MsgHeader& h, std::chrono::nanoseconds margin) {
   return Clock::now().time_since_epoch() + margin < std::chrono::nanoseconds(h.deadline_ns);
 }
 
-// Reads the wake-up eventfd if it is among the events epoll_wait returned.
-void drain_wake_fd(int wake_fd, const epoll_event* events, int n) {
-  for (int i = 0; i < n; ++i) {
-    if (events[i].data.fd == wake_fd) {
-      uint64_t v;
-      (void)!::read(wake_fd, &v, sizeof v);
-    }
-  }
-}
-
 }  // namespace
 
 ProgressEngine::ProgressEngine(const Config& config, std::unique_ptr<Transport> transport,
@@ -74,11 +64,7 @@ int ProgressEngine::start() {
   for (int fd : {wake_fd_, transport_->event_fd(), server_->store().event_fd()}) {
     if (fd < 0) continue;
     epoll_event ev{};
-    // Edge-triggered but the wake-up fd: the store's eventfd is never read,
-    // and a progress thread parked while a client thread drives must not
-    // spin on a worker event it cannot take (take_seat).  Every sleep
-    // arms the worker first, and an event after arm() is a new edge.
-    ev.events = fd == wake_fd_ ? EPOLLIN : EPOLLIN | EPOLLET;
+    ev.events = fd == server_->store().event_fd() ? EPOLLIN | EPOLLET : EPOLLIN;
     ev.data.fd = fd;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
   }
@@ -135,10 +121,8 @@ void ProgressEngine::execute(Call* calls, size_t n, size_t window) {
       // Only a driver completes calls: a count read here is final.
       seen = waiter.count();
       ++(seen == n ? stats_.batches_driven : stats_.batches_slept);
-      // Cleared before hand_back() reads sleeping_: a progress thread that
-      // parks (take_seat) after this sees the seat free and takes it.
-      client_driving_.store(false);
       hand_back();
+      client_driving_.store(false);
       driver.unlock();
       if (seen == n) return;
     } else {
@@ -247,63 +231,32 @@ bool ProgressEngine::poll_once() {
 }
 
 void ProgressEngine::run() {
-  std::unique_lock<std::mutex> driver(driver_, std::defer_lock);
+  std::unique_lock<std::mutex> driver(driver_);
   auto last_work = Clock::now();
+  next_timeout_check_ = last_work + std::chrono::milliseconds(100);
   while (!stop_.load()) {
-    if (!driver.owns_lock()) {
-      bool slept = sleeping_.load();  // set by sleep_until_work() or take_seat()
-      if (!take_seat(driver)) continue;
-      stats_.progress_wakeups += slept;
-      sleeping_.store(false);
-      last_work = Clock::now();
-    }
     if (clients_waiting_.load()) {
-      // A client thread wants to drive: let it, and park until it leaves.
+      // A client thread wants to drive: let it, and take over when it leaves.
       driver.unlock();
       while (clients_waiting_.load() && !stop_.load()) std::this_thread::yield();
+      driver.lock();
       continue;
     }
     if (poll_once()) {
       last_work = Clock::now();
     } else if (Clock::now() - last_work >= spin_) {
-      sleep_until_work(driver);
+      if (sleep_until_work(driver)) last_work = Clock::now();
     }
   }
 }
 
-// Takes the driver seat if it is free.  While a client thread holds it, the
-// progress thread parks in epoll instead of waiting on the lock: a thread
-// blocked on the lock is woken by every unlock, so it would take the seat
-// after each call of a client thread that calls in a loop and poll for its
-// spin time, on a core the ranks' application threads need (measured at 2
-// ranks on 2 cores: a futex wake per call and an extra runnable thread per
-// rank).  The leaving client wakes a parked thread only if work is left
-// (hand_back); a message arriving meanwhile wakes it once (edge-triggered).
-// Returns true with the seat taken; false after parking (sleeping_ stays
-// set until the seat is taken, so the wake-up is counted once).
-bool ProgressEngine::take_seat(std::unique_lock<std::mutex>& driver) {
-  if (driver.try_lock()) return true;
-  sleeping_forever_.store(true);  // what is in flight is the client's: hand_back decides
-  sleeping_.store(true);
-  // Pairs with execute(): a client clears client_driving_ before hand_back()
-  // reads sleeping_, so either we see it leaving here, or it sees us parked.
-  if (client_driving_.load() && !stop_.load()) {
-    epoll_event events[4];
-    int n = epoll_wait(epoll_fd_, events, 4, 100);
-    drain_wake_fd(wake_fd_, events, n);
-  } else {
-    std::this_thread::yield();  // a client is taking or leaving the seat
-  }
-  return false;
-}
-
-// Sleeps (giving up the driver lock) until a call, a UCX event or a store
-// completion arrives, unless there is work already (then it keeps the lock).
-void ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
+// Sleeps (without the driver lock) until a call, a UCX event or a store
+// completion arrives.  Returns true if it slept.
+bool ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
   sleeping_.store(true);
   if (queued() || stop_.load() || clients_waiting_.load() || !transport_->arm()) {
     sleeping_.store(false);
-    return;
+    return false;
   }
   // With calls or replies in flight, wake up for their deadlines; otherwise sleep until
   // something happens.
@@ -312,7 +265,16 @@ void ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
   driver.unlock();
   epoll_event events[4];
   int n = epoll_wait(epoll_fd_, events, 4, forever ? -1 : 100);
-  drain_wake_fd(wake_fd_, events, n);
+  sleeping_.store(false);
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.fd == wake_fd_) {
+      uint64_t v;
+      (void)!::read(wake_fd_, &v, sizeof v);
+    }
+  }
+  driver.lock();
+  ++stats_.progress_wakeups;
+  return true;
 }
 
 void ProgressEngine::start_call(Call* c) {

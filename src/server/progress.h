@@ -84,8 +84,7 @@ class ProgressEngine {
   // Queues calls for whoever drives next and wakes the progress thread.
   void enqueue(Call* const* calls, size_t n);
   void wake();
-  void sleep_until_work(std::unique_lock<std::mutex>& driver);
-  bool take_seat(std::unique_lock<std::mutex>& driver);
+  bool sleep_until_work(std::unique_lock<std::mutex>& driver);
   void start_call(Call* c);
   void handle_incoming(Incoming& in);
   void serve_peer_memory(ServerOp* op);
