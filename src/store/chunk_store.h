@@ -62,6 +62,13 @@ class ChunkStore {
   virtual void destroy(bool keep) = 0;
 };
 
+// The error for a store file (a backing file or memory file, one per file
+// id with bytes on this server) that could not be created: running out of
+// descriptors (EMFILE, ENFILE) means this store holds as many files as it
+// can, i.e. it is full (ENOSPC, logged once with the reason); other errors
+// pass unchanged.
+int store_file_error(int err);
+
 // The directory holding every rank's backing directory of a job (uring).
 std::string job_directory(const Config& config, const std::string& job_tag);
 

@@ -29,7 +29,7 @@ MemoryChunkStore::File* MemoryChunkStore::file(uint64_t id, bool create, int* er
   std::snprintf(name, sizeof name, "benchfs-%016" PRIx64, id);
   int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) {
-    *err = errno;
+    *err = store_file_error(errno);
     return nullptr;
   }
   File& f = files_[id];

@@ -87,7 +87,7 @@ std::shared_ptr<UringChunkStore::BackingFile> UringChunkStore::file(uint64_t id,
   if (!create) return nullptr;
   int fd = ::open(path_of(id).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    *err = errno;
+    *err = store_file_error(errno);
     return nullptr;
   }
   auto f = std::make_shared<BackingFile>();
