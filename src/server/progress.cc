@@ -232,6 +232,7 @@ bool ProgressEngine::poll_once() {
 
 void ProgressEngine::run() {
   std::unique_lock<std::mutex> driver(driver_);
+  server_->store().set_owner_thread();  // this thread outlives every request
   auto last_work = Clock::now();
   next_timeout_check_ = last_work + std::chrono::milliseconds(100);
   while (!stop_.load()) {

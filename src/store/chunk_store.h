@@ -46,6 +46,11 @@ class ChunkStore {
   // Whether backing_file() can succeed (fixed once the store is open).
   virtual bool offers_backing_files() const { return false; }
 
+  // Makes the calling thread the one whose asynchronous I/O (io_uring) this
+  // store submits; operations run on any other thread complete in place
+  // (the progress thread calls it; by default the thread that opened it).
+  virtual void set_owner_thread() {}
+
   // Capacity and free bytes of this server's storage.  0 or an errno.
   virtual int capacity(uint64_t* total, uint64_t* free) const = 0;
 

@@ -51,6 +51,7 @@ UringChunkStore::~UringChunkStore() {
 
 int UringChunkStore::open(const std::string& directory, unsigned queue_depth, bool inline_on_ram) {
   dir_ = directory;
+  owner_ = std::this_thread::get_id();
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(dir_).parent_path(), ec);
   if (::mkdir(dir_.c_str(), 0700) != 0) {
@@ -137,7 +138,7 @@ void UringChunkStore::write(uint64_t id, uint64_t offset, const void* buf, size_
   int err = 0;
   auto f = file(id, true, &err);
   if (!f) return done(-err);
-  if (inline_) return done(pwrite_full(f->fd, static_cast<const char*>(buf), len, offset));
+  if (in_place()) return done(pwrite_full(f->fd, static_cast<const char*>(buf), len, offset));
   submit(new Op{OpKind::kWrite, std::move(f), const_cast<char*>(static_cast<const char*>(buf)),
                 len, offset, 0, std::move(done)});
 }
@@ -150,7 +151,7 @@ void UringChunkStore::read(uint64_t id, uint64_t offset, void* buf, size_t len, 
     std::memset(buf, 0, len);
     return done(static_cast<int64_t>(len));
   }
-  if (inline_) return done(pread_full(f->fd, static_cast<char*>(buf), len, offset));
+  if (in_place()) return done(pread_full(f->fd, static_cast<char*>(buf), len, offset));
   submit(new Op{OpKind::kRead, std::move(f), static_cast<char*>(buf), len, offset, 0,
                 std::move(done)});
 }
@@ -159,6 +160,7 @@ void UringChunkStore::fsync(uint64_t id, Done done) {
   int err = 0;
   auto f = file(id, false, &err);
   if (!f) return done(0);
+  if (std::this_thread::get_id() != owner_) return done(::fsync(f->fd) == 0 ? 0 : -errno);
   submit(new Op{OpKind::kFsync, std::move(f), nullptr, 0, 0, 0, std::move(done)});
 }
 
@@ -181,7 +183,8 @@ void UringChunkStore::remove(uint64_t id, Done done) {
 
 unsigned UringChunkStore::poll() {
   if (!ring_ready_) return 0;
-  if (unsubmitted_) {
+  const bool owner = std::this_thread::get_id() == owner_;
+  if (unsubmitted_ && owner) {
     io_uring_submit(&ring_);
     unsubmitted_ = 0;
   }
@@ -213,6 +216,20 @@ unsigned UringChunkStore::poll() {
       continue;
     }
     op->done_bytes += static_cast<size_t>(res);
+    if (op->done_bytes < op->len && res > 0 && !owner) {
+      // A short transfer seen by a thread that may not submit: the rest in place.
+      char* rest = op->buf + op->done_bytes;
+      size_t left = op->len - op->done_bytes;
+      uint64_t at = op->offset + op->done_bytes;
+      int64_t r = op->kind == OpKind::kWrite ? pwrite_full(op->file->fd, rest, left, at)
+                                             : pread_full(op->file->fd, rest, left, at);
+      if (r < 0 && op->kind == OpKind::kWrite)
+        op->done(static_cast<int64_t>(op->done_bytes));  // what was stored, as write(2)
+      else
+        op->done(r < 0 ? r : static_cast<int64_t>(op->done_bytes + static_cast<size_t>(r)));
+      delete op;
+      continue;
+    }
     if (op->done_bytes < op->len) {
       if (res > 0) {  // a short transfer: continue where it stopped
         submit(op);
@@ -230,7 +247,7 @@ unsigned UringChunkStore::poll() {
     op->done(static_cast<int64_t>(op->len));
     delete op;
   }
-  if (unsubmitted_) {
+  if (unsubmitted_ && owner) {
     io_uring_submit(&ring_);
     unsubmitted_ = 0;
   }

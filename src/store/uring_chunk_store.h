@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "store/chunk_store.h"
@@ -40,6 +41,7 @@ class UringChunkStore final : public ChunkStore {
   int capacity(uint64_t* total, uint64_t* free) const override;
   int backing_file(uint64_t file_id, bool create, int* fd, uint64_t* dev, uint64_t* ino) override;
   bool offers_backing_files() const override { return inline_; }
+  void set_owner_thread() override { owner_ = std::this_thread::get_id(); }
 
  private:
   struct BackingFile {
@@ -60,6 +62,12 @@ class UringChunkStore final : public ChunkStore {
   unsigned in_flight_ = 0;
   unsigned unsubmitted_ = 0;
   bool inline_ = false;  // tmpfs/ramfs: pread/pwrite in place of io_uring
+  // The only thread that enters the ring (io_uring_submit).  The kernel
+  // cancels a task's pending io_uring work when that task exits (seen as
+  // writes failing with ECANCELED after an application thread that had
+  // driven the worker returned); other threads do their I/O in place.
+  std::thread::id owner_;
+  bool in_place() const { return inline_ || std::this_thread::get_id() != owner_; }
   std::unordered_map<uint64_t, std::shared_ptr<BackingFile>> files_;
 };
 

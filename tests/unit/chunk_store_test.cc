@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/chunk_store.h"
@@ -575,6 +576,42 @@ TEST_CASE("memory store: memory files are counted, emptied and sealed when dropp
   REQUIRE(::fstat(dup, &st) == 0);
   CHECK(st.st_size == 0);
   ::close(dup);
+}
+
+// The kernel cancels a thread's pending io_uring work when the thread
+// exits, and application threads drive the worker (and so the store) in
+// turn: only the owner (the progress thread; here the thread that opened
+// the store) enters the ring, any other thread does its I/O in place.
+TEST_CASE("uring store: only the owner thread enters the ring") {
+  UringBackend b;
+  ChunkStore& s = b.store();
+  auto data = pattern(10000, 4);
+  bool completed_in_call = false, busy_after = true;
+  int64_t result = 0;
+  std::thread([&] {
+    s.write(7, 0, data.data(), data.size(), [&](int64_t r) { result = r; });
+    completed_in_call = result != 0;
+    busy_after = s.busy();
+    std::vector<char> back(data.size());
+    s.read(7, 0, back.data(), back.size(), [](int64_t) {});
+    completed_in_call = completed_in_call && back == data;
+    s.poll();  // a driving thread polls: nothing of the owner's is submitted by it
+  }).join();
+  CHECK(completed_in_call);
+  CHECK(result == static_cast<int64_t>(data.size()));
+  CHECK_FALSE(busy_after);
+  // The owner's own operations go through the ring.
+  int64_t r = 0;
+  s.write(7, data.size(), data.data(), data.size(), [&](int64_t x) { r = x; });
+  CHECK(s.busy());
+  std::thread([&] { s.poll(); }).join();  // another thread's poll, then its exit
+  while (s.busy()) s.poll();
+  CHECK(r == static_cast<int64_t>(data.size()));
+  CHECK(do_read(s, 7, 0, 2 * data.size()) == [&] {
+    auto both = data;
+    both.insert(both.end(), data.begin(), data.end());
+    return both;
+  }());
 }
 
 TEST_CASE("uring store: truncate shrinks the backing file") {
