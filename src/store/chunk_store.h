@@ -74,6 +74,11 @@ class ChunkStore {
 // pass unchanged.
 int store_file_error(int err);
 
+// What backing_file() replies for the store's descriptor `file`: the
+// descriptor, its device and inode (the client checks its duplicate against
+// them).  0 or an errno.
+int name_backing_file(int file, int* fd, uint64_t* dev, uint64_t* ino);
+
 // The directory holding every rank's backing directory of a job (uring).
 std::string job_directory(const Config& config, const std::string& job_tag);
 

@@ -131,12 +131,7 @@ int MemoryChunkStore::backing_file(uint64_t id, bool create, int* fd, uint64_t* 
   int err = 0;
   File* f = file(id, create, &err);
   if (!f) return create ? err : ENOENT;
-  struct stat st;
-  if (::fstat(f->fd, &st) != 0) return errno;
-  *fd = f->fd;
-  *dev = static_cast<uint64_t>(st.st_dev);
-  *ino = static_cast<uint64_t>(st.st_ino);
-  return 0;
+  return name_backing_file(f->fd, fd, dev, ino);
 }
 
 int MemoryChunkStore::capacity(uint64_t* total, uint64_t* free) const {

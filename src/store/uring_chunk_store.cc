@@ -160,7 +160,7 @@ void UringChunkStore::fsync(uint64_t id, Done done) {
   int err = 0;
   auto f = file(id, false, &err);
   if (!f) return done(0);
-  if (std::this_thread::get_id() != owner_) return done(::fsync(f->fd) == 0 ? 0 : -errno);
+  if (!on_owner_thread()) return done(::fsync(f->fd) == 0 ? 0 : -errno);
   submit(new Op{OpKind::kFsync, std::move(f), nullptr, 0, 0, 0, std::move(done)});
 }
 
@@ -183,7 +183,7 @@ void UringChunkStore::remove(uint64_t id, Done done) {
 
 unsigned UringChunkStore::poll() {
   if (!ring_ready_) return 0;
-  const bool owner = std::this_thread::get_id() == owner_;
+  const bool owner = on_owner_thread();
   if (unsubmitted_ && owner) {
     io_uring_submit(&ring_);
     unsubmitted_ = 0;
@@ -264,12 +264,7 @@ int UringChunkStore::backing_file(uint64_t id, bool create, int* fd, uint64_t* d
   int err = 0;
   auto f = file(id, create, &err);
   if (!f) return create ? err : ENOENT;
-  struct stat st;
-  if (::fstat(f->fd, &st) != 0) return errno;
-  *fd = f->fd;
-  *dev = static_cast<uint64_t>(st.st_dev);
-  *ino = static_cast<uint64_t>(st.st_ino);
-  return 0;
+  return name_backing_file(f->fd, fd, dev, ino);
 }
 
 int UringChunkStore::capacity(uint64_t* total, uint64_t* free) const {

@@ -67,7 +67,8 @@ class UringChunkStore final : public ChunkStore {
   // writes failing with ECANCELED after an application thread that had
   // driven the worker returned); other threads do their I/O in place.
   std::thread::id owner_;
-  bool in_place() const { return inline_ || std::this_thread::get_id() != owner_; }
+  bool on_owner_thread() const { return std::this_thread::get_id() == owner_; }
+  bool in_place() const { return inline_ || !on_owner_thread(); }
   std::unordered_map<uint64_t, std::shared_ptr<BackingFile>> files_;
 };
 
