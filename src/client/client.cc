@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "common/file_io.h"
 #include "common/path.h"
@@ -41,6 +43,8 @@ OpenFile::DirectFile::~DirectFile() {
 }
 
 namespace {
+constexpr size_t kMaxRememberedDirs = 4096;
+
 int quarter_of_fd_limit() {
   rlimit l{};
   if (getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
@@ -69,12 +73,63 @@ int Client::run(Call* calls, size_t n) {
   return 0;
 }
 
-int Client::check_parent(const std::string& path) {
+int Client::parent_dir_id(const std::string& path, bool look_up, uint64_t* id) {
   std::string parent = parent_path(path);
+  if (parent == "/") {
+    *id = 0;
+    return 0;
+  }
+  if (!look_up) {
+    std::lock_guard<std::mutex> lock(dir_ids_mutex_);
+    auto it = dir_ids_.find(parent);
+    if (it != dir_ids_.end()) {
+      *id = it->second;
+      return 0;
+    }
+  }
   Attr a;
-  int err = stat(parent, &a);
-  if (err) return err;
-  return a.is_dir() ? 0 : ENOTDIR;
+  if (int err = stat(parent, &a)) return err;
+  if (!a.is_dir()) return ENOTDIR;
+  *id = a.id;
+  std::lock_guard<std::mutex> lock(dir_ids_mutex_);
+  // Bounded: a job's working set of directories is small, and forgetting
+  // costs one lookup.
+  if (dir_ids_.size() >= kMaxRememberedDirs) dir_ids_.clear();
+  dir_ids_[parent] = a.id;
+  return 0;
+}
+
+Encoder& Client::encode_new_entry(Encoder& e, mode_t mode, uint64_t parent_id) const {
+  return e.u32(static_cast<uint32_t>(mode & ~umask_ & 07777))
+      .u32(static_cast<uint32_t>(geteuid()))
+      .u32(static_cast<uint32_t>(getegid()))
+      .u64(parent_id);
+}
+
+void Client::forget_dir(const std::string& path) {
+  std::lock_guard<std::mutex> lock(dir_ids_mutex_);
+  dir_ids_.erase(path);
+}
+
+// ESTALE from the server: the parent's id is fenced.  Either that directory
+// is gone or was replaced (the id remembered is stale: look the parent up
+// again), or an rmdir or rename of it is under way, which ends with it gone
+// or with the fence lifted: wait, and look again.  A fence that outlives
+// rpc_timeout belongs to a rank that failed mid-way: ETIMEDOUT.
+template <typename Send>
+int Client::create_in_parent(const std::string& path, Send&& send) {
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration<double>(config_.rpc_timeout);
+  for (int attempt = 0;; ++attempt) {
+    uint64_t parent_id = 0;
+    if (int err = parent_dir_id(path, attempt > 0, &parent_id)) return err;
+    int err = send(parent_id);
+    if (err != ESTALE) return err;
+    forget_dir(parent_path(path));
+    if (attempt == 0) continue;
+    if (std::chrono::steady_clock::now() > deadline) return ETIMEDOUT;
+    std::this_thread::sleep_for(std::chrono::microseconds(std::min(10 << attempt, 10000)));
+  }
 }
 
 int Client::stat(const std::string& path, Attr* attr) {
@@ -113,24 +168,23 @@ int Client::for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, ui
 }
 
 int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file) {
-  if (flags & O_CREAT) {
-    if (path == "/") return EISDIR;
-    if (int err = check_parent(path)) return err;
-  }
+  if ((flags & O_CREAT) && path == "/") return EISDIR;
   // O_DIRECTORY must not truncate a regular file it then refuses: the
   // owner never sees O_TRUNC, the type is checked on the reply.
   int sent_flags = (flags & O_DIRECTORY) ? flags & ~O_TRUNC : flags;
   Call c;
-  c.target = metadata_owner_of(path);
-  c.op = Opcode::kOpen;
-  c.meta = Encoder()
-               .str(path)
-               .u32(static_cast<uint32_t>(sent_flags))
-               .u32(static_cast<uint32_t>(mode & ~umask_ & 07777))
-               .u32(static_cast<uint32_t>(geteuid()))
-               .u32(static_cast<uint32_t>(getegid()))
-               .take();
-  if (int err = run_one(c)) return err;
+  auto send = [&](uint64_t parent_id) {
+    c = Call{};
+    c.target = metadata_owner_of(path);
+    c.op = Opcode::kOpen;
+    Encoder e;
+    e.str(path).u32(static_cast<uint32_t>(sent_flags));
+    c.meta = encode_new_entry(e, mode, parent_id).take();
+    return run_one(c);
+  };
+  // Only a create needs its parent: a plain open sends no parent id.
+  int err = (flags & O_CREAT) ? create_in_parent(path, send) : send(0);
+  if (err) return err;
   Decoder d(c.reply_meta);
   Attr a = decode_attr(d);
   uint64_t truncated_from = d.u64(), old_id = d.u64();
@@ -376,17 +430,15 @@ int Client::unlink(const std::string& path) {
 
 int Client::mkdir(const std::string& path, mode_t mode) {
   if (path == "/") return EEXIST;
-  if (int err = check_parent(path)) return err;
-  Call c;
-  c.target = metadata_owner_of(path);
-  c.op = Opcode::kMkdir;
-  c.meta = Encoder()
-               .str(path)
-               .u32(static_cast<uint32_t>(mode & ~umask_ & 07777))
-               .u32(static_cast<uint32_t>(geteuid()))
-               .u32(static_cast<uint32_t>(getegid()))
-               .take();
-  return run_one(c);
+  return create_in_parent(path, [&](uint64_t parent_id) {
+    Call c;
+    c.target = metadata_owner_of(path);
+    c.op = Opcode::kMkdir;
+    Encoder e;
+    e.str(path);
+    c.meta = encode_new_entry(e, mode, parent_id).take();
+    return run_one(c);
+  });
 }
 
 int Client::call_every_server(Opcode op, const std::string& meta, std::vector<Call>* calls) {
@@ -399,34 +451,70 @@ int Client::call_every_server(Opcode op, const std::string& meta, std::vector<Ca
   return run(calls->data(), calls->size());
 }
 
-int Client::has_children(const std::string& path, bool* any) {
+int Client::fence_dir(const std::string& path, uint64_t id, bool* empty) {
   // Entries of a directory live on the servers that own their paths: ask all.
   std::vector<Call> calls;
-  if (int err = call_every_server(Opcode::kHasChildren, Encoder().str(path).take(), &calls))
-    return err;
-  *any = false;
-  for (auto& c : calls) {
-    Decoder d(c.reply_meta);
-    uint8_t some = d.u8();
-    if (!d.done()) return EPROTO;
-    if (some) *any = true;
+  int err = call_every_server(Opcode::kFenceDir, Encoder().str(path).u64(id).take(), &calls);
+  std::vector<int> fenced;
+  bool any = false;
+  for (int r = 0; r < nranks_; ++r) {
+    if (calls[r].status) continue;
+    Decoder d(calls[r].reply_meta);
+    uint8_t has_entries = d.u8();
+    if (!d.done()) {
+      if (!err) err = EPROTO;
+    } else if (has_entries) {
+      any = true;
+    } else {
+      fenced.push_back(r);
+    }
   }
-  return 0;
+  *empty = !err && !any;
+  if (!*empty && !fenced.empty()) unfence_dir(id, std::move(fenced));
+  return err;
 }
 
+void Client::unfence_dir(uint64_t id, std::vector<int> servers) {
+  if (servers.empty())
+    for (int r = 0; r < nranks_; ++r) servers.push_back(r);
+  std::vector<Call> calls(servers.size());
+  for (size_t i = 0; i < servers.size(); ++i) {
+    calls[i].target = servers[i];
+    calls[i].op = Opcode::kUnfenceDir;
+    calls[i].meta = Encoder().u64(id).take();
+  }
+  // A server that cannot be reached keeps its fence: creates under the
+  // directory there wait for it and then fail (ETIMEDOUT), as any request
+  // to that server does.
+  run(calls.data(), calls.size());
+}
+
+// Fence, then remove: a create that reaches a server before the fence is
+// an entry the fence finds (ENOTEMPTY); one after it is refused, and its
+// client waits for the outcome.  So a directory is never removed with an
+// entry under it, whatever runs at the same time.
 int Client::rmdir(const std::string& path) {
   if (path == "/") return EBUSY;
-  Attr a;
-  if (int err = stat(path, &a)) return err;
-  if (!a.is_dir()) return ENOTDIR;
-  bool any = false;
-  if (int err = has_children(path, &any)) return err;
-  if (any) return ENOTEMPTY;
-  Call c;
-  c.target = metadata_owner_of(path);
-  c.op = Opcode::kRmdir;
-  c.meta = Encoder().str(path).take();
-  return run_one(c);
+  for (;;) {
+    Attr a;
+    if (int err = stat(path, &a)) return err;
+    if (!a.is_dir()) return ENOTDIR;
+    bool empty = false;
+    if (int err = fence_dir(path, a.id, &empty)) return err;
+    if (!empty) return ENOTEMPTY;
+    Call c;
+    c.target = metadata_owner_of(path);
+    c.op = Opcode::kRmdir;
+    c.meta = Encoder().str(path).u64(a.id).take();
+    int err = run_one(c);
+    // ESTALE: another directory took the name since the stat (the one
+    // fenced is gone): remove that one.  ENOENT, ENOTDIR: the one fenced
+    // is gone.  Anything else: it stays, unfenced.
+    if (err == ESTALE) continue;
+    if (err == 0 || err == ENOENT || err == ENOTDIR) forget_dir(path);
+    else unfence_dir(a.id);
+    return err;
+  }
 }
 
 
@@ -499,37 +587,61 @@ int Client::rename(const std::string& from, const std::string& to) {
   // A directory cannot move into its own subtree; below a file, the
   // parent check gives ENOTDIR.
   if (src.is_dir() && to.compare(0, from.size() + 1, from + "/") == 0) return EINVAL;
-  if (int err = check_parent(to)) return err;
-  bool any = false;
+  // The new name's parent first, before anything is fenced (the insert
+  // below finds it remembered).
+  uint64_t to_parent = 0;
+  if (int err = parent_dir_id(to, false, &to_parent)) return err;
+  // A directory that moves, or is replaced, is fenced as for rmdir: clients
+  // may hold its id for its old path.  Fences on directories that stay are
+  // lifted on every way out.
+  uint64_t fenced[2];
+  size_t nfenced = 0;
+  auto fail = [&](int err) {
+    while (nfenced > 0) unfence_dir(fenced[--nfenced]);
+    return err;
+  };
+  bool empty = true;
   if (src.is_dir()) {
     // The entries under a directory live on the owners of their paths; a
     // rename would move all of them.  Not supported: EXDEV, so tools such
     // as mv fall back to copy and delete.
-    if (int err = has_children(from, &any)) return err;
-    if (any) return EXDEV;
+    if (int err = fence_dir(from, src.id, &empty)) return err;
+    if (!empty) return EXDEV;
+    fenced[nfenced++] = src.id;
   }
   Attr dst;
   int err = stat(to, &dst);
   if (err == 0) {
-    if (dst.is_dir() && !src.is_dir()) return EISDIR;
-    if (!dst.is_dir() && src.is_dir()) return ENOTDIR;
+    if (dst.is_dir() && !src.is_dir()) return fail(EISDIR);
+    if (!dst.is_dir() && src.is_dir()) return fail(ENOTDIR);
     if (dst.is_dir()) {
-      if (int e = has_children(to, &any)) return e;
-      if (any) return ENOTEMPTY;
+      if (int e = fence_dir(to, dst.id, &empty)) return fail(e);
+      if (!empty) return fail(ENOTEMPTY);
+      fenced[nfenced++] = dst.id;
     }
   } else if (err != ENOENT) {
-    return err;
+    return fail(err);
   }
   // Insert under the new name (replacing a target) at its owner, then drop
-  // the old name at its owner.  The file id, and with it the data, stays.
+  // the old name at its owner.  The file id, and with it the data, stays
+  // (a directory gets a new id there).
   Call insert;
-  insert.target = metadata_owner_of(to);
-  insert.op = Opcode::kRenameInsert;
-  Encoder e;
-  e.str(to);
-  encode_attr(e, src);
-  insert.meta = e.take();
-  if (int e2 = run_one(insert)) return e2;
+  err = create_in_parent(to, [&](uint64_t parent_id) {
+    insert = Call{};
+    insert.target = metadata_owner_of(to);
+    insert.op = Opcode::kRenameInsert;
+    Encoder e;
+    e.str(to);
+    encode_attr(e, src);
+    e.u64(parent_id);
+    insert.meta = e.take();
+    return run_one(insert);
+  });
+  if (err) return fail(err);
+  if (src.is_dir()) {
+    forget_dir(from);
+    forget_dir(to);
+  }
   Decoder d(insert.reply_meta);
   uint8_t replaced = d.u8();
   uint64_t old_id = d.u64(), old_size = d.u64();

@@ -128,8 +128,19 @@ class Client {
   int run(Call* calls, size_t n);
   int run_one(Call& call) { return run(&call, 1); }
   int metadata_owner_of(const std::string& path) const;
-  // ENOENT if the parent of path is missing, ENOTDIR if it is not a directory.
-  int check_parent(const std::string& path);
+  // The id of path's parent directory, which a create names (0 for "/",
+  // which is never removed): remembered, or with `look_up` (or if not
+  // remembered) asked for.  ENOENT if the parent is missing, ENOTDIR if it
+  // is not a directory.
+  int parent_dir_id(const std::string& path, bool look_up, uint64_t* id);
+  void forget_dir(const std::string& path);
+  // The arguments of a new entry after its path (and open flags): mode
+  // under the umask, owner, group, parent id.
+  Encoder& encode_new_entry(Encoder& e, mode_t mode, uint64_t parent_id) const;
+  // Runs a create whose request names the parent's id: send(id) returns
+  // its errno.  See the definition for ESTALE.
+  template <typename Send>
+  int create_in_parent(const std::string& path, Send&& send);
   int report_written(OpenFile& file);
   // The backing file that server `rank` keeps for the file, opened in this
   // process, when that server is on this host and keeps it on tmpfs or
@@ -137,8 +148,13 @@ class Client {
   std::shared_ptr<OpenFile::DirectFile> direct_file(OpenFile& file, int rank, bool create);
   // Sends one `op` call with `meta` to every server; the replies are in *calls.
   int call_every_server(Opcode op, const std::string& meta, std::vector<Call>* calls);
-  // True in *any if some server holds an entry under directory path.
-  int has_children(const std::string& path, bool* any);
+  // Fences directory `path` with id `id` on every server (see
+  // MetadataTable::fence), so that no entry can be created under it.  If
+  // some server holds an entry under it, *empty is false and no fence is
+  // left.
+  int fence_dir(const std::string& path, uint64_t id, bool* empty);
+  // Lifts the fences of id on `servers` (all if empty), when the directory stays.
+  void unfence_dir(uint64_t id, std::vector<int> servers = {});
   // Sends `op` with the file's id to every server holding a chunk with an
   // index in [first, last].
   int for_chunk_range(uint64_t file_id, uint64_t first, uint64_t last, Opcode op, uint64_t arg,
@@ -158,6 +174,11 @@ class Client {
   // quarter of RLIMIT_NOFILE, the rest is the application's.
   std::shared_ptr<std::atomic<int>> direct_fds_ = std::make_shared<std::atomic<int>>(0);
   int max_direct_fds_;
+  // Directory path -> id, for the parents of creates (parent_dir_id).  A
+  // stale entry costs a retry, never a wrong result: the servers refuse a
+  // create under a removed directory's id.
+  std::mutex dir_ids_mutex_;
+  std::unordered_map<std::string, uint64_t> dir_ids_;
 };
 
 }  // namespace benchfs

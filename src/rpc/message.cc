@@ -12,7 +12,8 @@ const char* opcode_name(Opcode op) {
     case Opcode::kCloseUpdate: return "close";
     case Opcode::kMkdir: return "mkdir";
     case Opcode::kRmdir: return "rmdir";
-    case Opcode::kHasChildren: return "has_children";
+    case Opcode::kFenceDir: return "fence_dir";
+    case Opcode::kUnfenceDir: return "unfence_dir";
     case Opcode::kTruncate: return "truncate";
     case Opcode::kChmod: return "chmod";
     case Opcode::kReadDir: return "readdir";

@@ -20,19 +20,23 @@
 namespace benchfs {
 
 enum class Opcode : uint16_t {
-  // Metadata, sent to metadata_owner(path).
-  kOpen = 1,      // path, flags, mode, uid, gid -> Attr, truncated_from, old id
+  // Metadata, sent to metadata_owner(path).  A create (kOpen with O_CREAT,
+  // kMkdir, kRenameInsert) names the parent directory's id, 0 for the root
+  // (never removed); under a fenced id it is refused with ESTALE (see
+  // MetadataTable::fence).
+  kOpen = 1,      // path, flags, mode, uid, gid, parent id -> Attr, truncated_from, old id
   kStat,          // path -> Attr
   kUnlink,        // path -> id, size
   kCloseUpdate,   // path, id, written_end, wrote -> -
-  kMkdir,         // path, mode, uid, gid -> -
-  kRmdir,         // path -> -
-  kHasChildren,   // path -> u8 (sent to every server)
+  kMkdir,         // path, mode, uid, gid, parent id -> -
+  kRmdir,         // path, id -> - (removes the directory only if id matches)
+  kFenceDir,      // path, id -> u8 has entries under path; else id fenced (every server)
+  kUnfenceDir,    // id -> - (lifts one fence of kFenceDir; where it was placed)
   kTruncate,      // path, size -> id, old size
   kChmod,         // path, mode -> -
   kReadDir,       // path, after (name), max bytes -> u8 more; payload: {u32 mode, u64 id, str name}*
   kStatfs,        // - -> u64 capacity, u64 free, u64 entries (sent to every server)
-  kRenameInsert,  // path, Attr, u8 want_dir -> u8 replaced, u64 id, u64 size (at the new path's owner)
+  kRenameInsert,  // path, Attr, parent id -> u8 replaced, u64 id, u64 size, u8 was dir (at the new path's owner)
   kRenameRemove,  // path, id -> - (at the old path's owner; removes the entry only if id matches)
   // Data, sent to chunk_owner(id, chunk).
   kWrite,         // id, offset + payload -> u64 written

@@ -89,7 +89,8 @@ void Server::handle(ServerOp* op) {
     case Opcode::kCloseUpdate: return handle_close_update(op, d);
     case Opcode::kMkdir: return handle_mkdir(op, d);
     case Opcode::kRmdir: return handle_rmdir(op, d);
-    case Opcode::kHasChildren: return handle_has_children(op, d);
+    case Opcode::kFenceDir: return handle_fence_dir(op, d);
+    case Opcode::kUnfenceDir: return handle_unfence_dir(op, d);
     case Opcode::kTruncate: return handle_truncate(op, d);
     case Opcode::kChmod: return handle_chmod(op, d);
     case Opcode::kReadDir: return handle_readdir(op, d);
@@ -112,7 +113,9 @@ void Server::handle(ServerOp* op) {
 void Server::handle_open(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t flags = d.u32(), mode = d.u32(), uid = d.u32(), gid = d.u32();
+  uint64_t parent_id = d.u64();
   if (int err = check_path_request(d, path, true)) return reply(op, err);
+  if ((flags & O_CREAT) && table_.fenced(parent_id)) return reply(op, ESTALE);
   int accmode = static_cast<int>(flags) & O_ACCMODE;
   uint64_t truncated_from = 0, old_id = 0;
   Attr* a = table_.find(path);
@@ -192,7 +195,9 @@ void Server::handle_close_update(ServerOp* op, Decoder& d) {
 void Server::handle_mkdir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint32_t mode = d.u32(), uid = d.u32(), gid = d.u32();
+  uint64_t parent_id = d.u64();
   if (int err = check_path_request(d, path, true)) return reply(op, err);
+  if (table_.fenced(parent_id)) return reply(op, ESTALE);
   if (table_.find(path)) return reply(op, EEXIST);
   Attr n;
   n.id = new_file_id();
@@ -207,20 +212,32 @@ void Server::handle_mkdir(ServerOp* op, Decoder& d) {
 
 void Server::handle_rmdir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
+  uint64_t id = d.u64();
   if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (path == "/") return reply(op, EBUSY);
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   if (!a->is_dir()) return reply(op, ENOTDIR);
+  // Another directory took the name since the client fenced the one it
+  // found: that one is not fenced, and not the caller's to remove.
+  if (a->id != id) return reply(op, ESTALE);
   if (table_.has_children(path)) return reply(op, ENOTEMPTY);
   table_.erase(path);
   reply(op, 0);
 }
 
-void Server::handle_has_children(ServerOp* op, Decoder& d) {
+void Server::handle_fence_dir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
+  uint64_t id = d.u64();
   if (int err = check_path_request(d, path, false)) return reply(op, err);
-  op->reply_meta = Encoder().u8(table_.has_children(path) ? 1 : 0).take();
+  op->reply_meta = Encoder().u8(table_.fence(path, id) ? 0 : 1).take();
+  reply(op, 0);
+}
+
+void Server::handle_unfence_dir(ServerOp* op, Decoder& d) {
+  uint64_t id = d.u64();
+  if (!d.done()) return reply(op, EPROTO);
+  table_.unfence(id);
   reply(op, 0);
 }
 
@@ -284,8 +301,10 @@ void Server::handle_statfs(ServerOp* op, Decoder& d) {
 void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   Attr moved = decode_attr(d);
+  uint64_t parent_id = d.u64();
   if (int err = check_path_request(d, path, true)) return reply(op, err);
   if (path == "/") return reply(op, EBUSY);
+  if (table_.fenced(parent_id)) return reply(op, ESTALE);
   // Only files and directories exist, and a size must fit off_t.
   if (!(moved.is_dir() || moved.is_reg()) || moved.size > kMaxFileSize) return reply(op, EINVAL);
   Encoder e;
@@ -294,7 +313,9 @@ void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
     // must still match here, where it counts.
     if (old->is_dir() && !moved.is_dir()) return reply(op, EISDIR);
     if (!old->is_dir() && moved.is_dir()) return reply(op, ENOTDIR);
-    if (old->id == moved.id) {  // already there (a retry): nothing replaced
+    // Already there: two ranks renamed the same file at once.  (Not for a
+    // directory, which the first insert gave a new id.)
+    if (old->id == moved.id) {
       op->reply_meta = e.u8(0).u64(0).u64(0).u8(0).take();
       return reply(op, 0);
     }
@@ -304,6 +325,9 @@ void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
   } else {
     e.u8(0).u64(0).u64(0).u8(0);
   }
+  // A moved directory's old id is fenced (clients may still hold it for
+  // the old path): it gets a new one.
+  if (moved.is_dir()) moved.id = new_file_id();
   moved.ctime_ns = now_ns();
   table_.insert(path, moved);
   op->reply_meta = e.take();

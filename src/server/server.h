@@ -69,7 +69,8 @@ class Server {
   void handle_close_update(ServerOp* op, Decoder& d);
   void handle_mkdir(ServerOp* op, Decoder& d);
   void handle_rmdir(ServerOp* op, Decoder& d);
-  void handle_has_children(ServerOp* op, Decoder& d);
+  void handle_fence_dir(ServerOp* op, Decoder& d);
+  void handle_unfence_dir(ServerOp* op, Decoder& d);
   void handle_truncate(ServerOp* op, Decoder& d);
   void handle_chmod(ServerOp* op, Decoder& d);
   void handle_readdir(ServerOp* op, Decoder& d);

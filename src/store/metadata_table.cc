@@ -27,4 +27,15 @@ bool MetadataTable::has_children(const std::string& dir) const {
   return it != children_.end() && !it->second.empty();
 }
 
+bool MetadataTable::fence(const std::string& dir, uint64_t dir_id) {
+  if (has_children(dir)) return false;
+  ++fences_[dir_id];
+  return true;
+}
+
+void MetadataTable::unfence(uint64_t dir_id) {
+  auto it = fences_.find(dir_id);
+  if (it != fences_.end() && --it->second == 0) fences_.erase(it);
+}
+
 }  // namespace benchfs

@@ -1,7 +1,8 @@
-// The metadata a server owns: one Attr per path whose hash maps here, and an
+// The metadata a server owns: one Attr per path whose hash maps here, an
 // index of those entries by parent directory (readdir and rmdir ask every
-// server for the entries it holds under a directory).  Used only by the
-// progress thread, so it needs no locks.
+// server for the entries it holds under a directory), and the fences of
+// directories being or having been removed.  Used only by the thread that
+// serves requests, so it needs no locks.
 #pragma once
 
 #include <map>
@@ -22,6 +23,20 @@ class MetadataTable {
   bool has_children(const std::string& dir) const;
   size_t size() const { return entries_.size(); }
 
+  // A create names its parent directory by id, and nothing here says
+  // whether that directory still exists: its entry lives on another
+  // server.  So rmdir (and a rename that moves or replaces a directory)
+  // first fences the directory's id on every server, here atomically with
+  // checking that this server holds no entry under it; a create under a
+  // fenced id is refused.  fence() returns false (and fences nothing) if an
+  // entry under `dir` is here.  Fences are counted (two rmdirs of one
+  // directory may race; the one that fails lifts only its own) and, once
+  // the directory is gone, kept: one per removed directory, for as long as
+  // the job runs, since any client may still hold that id.
+  bool fence(const std::string& dir, uint64_t dir_id);
+  void unfence(uint64_t dir_id);
+  bool fenced(uint64_t dir_id) const { return fences_.count(dir_id) != 0; }
+
   struct DirEntry {
     uint32_t mode;
     uint64_t id;
@@ -41,6 +56,7 @@ class MetadataTable {
   std::unordered_map<std::string, Attr> entries_;
   // parent -> (name -> entry), for entries held here.
   std::unordered_map<std::string, std::map<std::string, DirEntry>> children_;
+  std::unordered_map<uint64_t, uint32_t> fences_;  // dir id -> fences placed
 };
 
 }  // namespace benchfs

@@ -214,8 +214,8 @@ struct SeedWriter {
 // Ids a one-rank server hands out: the root is 1, then 2, 3, ...
 constexpr uint64_t kFirstFileId = 2;
 
-std::string open_args(const char* path, uint32_t flags) {
-  return Encoder().str(path).u32(flags).u32(0644).u32(0).u32(0).take();
+std::string open_args(const char* path, uint32_t flags, uint64_t parent = 0) {
+  return Encoder().str(path).u32(flags).u32(0644).u32(0).u32(0).u64(parent).take();
 }
 
 std::vector<std::pair<std::string, std::string>> seeds() {
@@ -233,6 +233,7 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   Encoder rename_args;
   rename_args.str("/g");
   encode_attr(rename_args, moved);
+  rename_args.u64(0);
 
   std::vector<std::pair<std::string, std::string>> out;
   auto add = [&](Opcode op, SeedWriter w) { out.emplace_back(opcode_name(op), w.bytes); };
@@ -241,11 +242,18 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   add(Opcode::kUnlink, with_file().msg(Opcode::kUnlink, Encoder().str("/f").take()));
   add(Opcode::kCloseUpdate,
       with_file().msg(Opcode::kCloseUpdate, Encoder().str("/f").u64(f).u64(5).u8(1).take()));
-  add(Opcode::kMkdir, SeedWriter().msg(Opcode::kMkdir, Encoder().str("/d").u32(0755).u32(0).u32(0).take()));
+  const std::string mkdir_d = Encoder().str("/d").u32(0755).u32(0).u32(0).u64(0).take();
+  const uint64_t d = kFirstFileId;  // "/d", in the seeds that make it first
+  add(Opcode::kMkdir, SeedWriter().msg(Opcode::kMkdir, mkdir_d));
   add(Opcode::kRmdir, SeedWriter()
-                          .msg(Opcode::kMkdir, Encoder().str("/d").u32(0755).u32(0).u32(0).take())
-                          .msg(Opcode::kRmdir, Encoder().str("/d").take()));
-  add(Opcode::kHasChildren, with_file().msg(Opcode::kHasChildren, Encoder().str("/").take()));
+                          .msg(Opcode::kMkdir, mkdir_d)
+                          .msg(Opcode::kRmdir, Encoder().str("/d").u64(d).take()));
+  add(Opcode::kFenceDir, with_file().msg(Opcode::kFenceDir, Encoder().str("/").u64(1).take()));
+  add(Opcode::kUnfenceDir, SeedWriter()
+                               .msg(Opcode::kMkdir, mkdir_d)
+                               .msg(Opcode::kFenceDir, Encoder().str("/d").u64(d).take())
+                               .msg(Opcode::kUnfenceDir, Encoder().u64(d).take())
+                               .msg(Opcode::kOpen, open_args("/d/x", O_CREAT | O_RDWR, d)));
   add(Opcode::kTruncate, with_file().msg(Opcode::kTruncate, Encoder().str("/f").u64(3).take()));
   add(Opcode::kChmod, with_file().msg(Opcode::kChmod, Encoder().str("/f").u32(0600).take()));
   add(Opcode::kReadDir,
@@ -271,6 +279,7 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   Encoder insert_r;
   insert_r.str("/r");
   encode_attr(insert_r, moved);
+  insert_r.u64(0);
   out.emplace_back("root", SeedWriter()
                                .msg(Opcode::kStat, Encoder().str("/").take())
                                .msg(Opcode::kChmod, Encoder().str("/").u32(0700).take())

@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <ctime>
 #include <functional>
 #include <map>
+#include <thread>
 
 #include "mpi_test.h"
 
@@ -439,6 +441,125 @@ TEST_CASE("rename moves files and empty directories, data intact") {
     if (rank() == 0) CHECK(count_files(scratch_dir()) == 0);
     stop();
   }
+}
+
+namespace {
+// errno of creating (and closing) a file: 0 on success.
+int create_file(const std::string& path) {
+  int fd = benchfs_open(path.c_str(), O_CREAT | O_WRONLY, 0644);
+  if (fd < 0) return errno;
+  return benchfs_close(fd) == 0 ? 0 : errno;
+}
+
+int mkdir_errno(const std::string& path) {
+  return benchfs_mkdir(path.c_str(), 0755) == 0 ? 0 : errno;
+}
+}  // namespace
+
+// Clients remember the directories they create in; a directory removed,
+// moved or replaced by another rank must still refuse them.
+TEST_CASE("no create lands in a directory another rank removed, moved or replaced") {
+  start("memory");
+  const std::string d = "/gone", moved = "/moved";
+  const std::string mine = "/f" + std::to_string(rank());
+  if (rank() == 0) REQUIRE(benchfs_mkdir(d.c_str(), 0755) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  // Every rank creates in it, so every rank knows it.
+  REQUIRE(create_file(d + mine) == 0);
+  REQUIRE(benchfs_unlink((d + mine).c_str()) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) REQUIRE(benchfs_rmdir(d.c_str()) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(create_file(d + mine) == ENOENT);
+  CHECK(mkdir_errno(d + mine) == ENOENT);
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  // Made again under the same name: creates go there.
+  if (rank() == 0) REQUIRE(benchfs_mkdir(d.c_str(), 0755) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  REQUIRE(create_file(d + mine) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(list_dir(d).size() == static_cast<size_t>(size()));
+  MPI_Barrier(MPI_COMM_WORLD);
+  REQUIRE(benchfs_unlink((d + mine).c_str()) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  // Moved: nothing can be made under the old name, everything under the new.
+  if (rank() == 0) REQUIRE(benchfs_rename(d.c_str(), moved.c_str()) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(create_file(d + mine) == ENOENT);
+  CHECK(mkdir_errno(d + mine) == ENOENT);
+  REQUIRE(create_file(moved + mine) == 0);
+  // A rename into it is a create as well.
+  CHECK(benchfs_rename((moved + mine).c_str(), (d + mine).c_str()) == -1);
+  CHECK(errno == ENOENT);
+  REQUIRE(benchfs_unlink((moved + mine).c_str()) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  // Replaced by a file: ENOTDIR.
+  if (rank() == 0) {
+    REQUIRE(benchfs_rmdir(moved.c_str()) == 0);
+    REQUIRE(create_file(moved) == 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(create_file(moved + mine) == ENOTDIR);
+  CHECK(mkdir_errno(moved + mine) == ENOTDIR);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) REQUIRE(benchfs_unlink(moved.c_str()) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(list_dir("/").empty());
+  stop();
+}
+
+// Before rmdir fenced the directory on every server, a create whose parent
+// check had passed could land after the emptiness check: an entry without
+// a directory.
+TEST_CASE("creates racing rmdir never leave an entry without its directory") {
+  start("memory");
+  const std::string d = "/race";
+  const std::string mine = d + "/f" + std::to_string(rank());
+  std::atomic<bool> done{false};
+  std::atomic<long> removed{0};
+  std::thread remover;
+  if (rank() == 0)
+    remover = std::thread([&] {
+      while (!done) {
+        benchfs_mkdir(d.c_str(), 0755);
+        if (benchfs_rmdir(d.c_str()) == 0) ++removed;
+      }
+    });
+  long created = 0, refused = 0, orphans = 0, other_errors = 0;
+  for (int i = 0; i < 2000; ++i) {
+    int err = create_file(mine);
+    if (err == ENOENT) {
+      ++refused;
+      continue;
+    }
+    if (err) {
+      ++other_errors;
+      continue;
+    }
+    ++created;
+    // While the file exists, its directory cannot go.
+    struct stat st;
+    if (benchfs_stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) ++orphans;
+    if (benchfs_unlink(mine.c_str()) != 0) ++other_errors;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    done = true;
+    remover.join();
+    MESSAGE("rmdir succeeded " << removed.load() << " times");
+  }
+  MESSAGE("rank " << rank() << ": " << created << " created, " << refused << " refused");
+  CHECK(orphans == 0);
+  CHECK(other_errors == 0);
+  CHECK(created + refused == 2000);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) benchfs_rmdir(d.c_str());
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(list_dir("/").empty());
+  stop();
 }
 
 TEST_CASE("truncate shrinks and grows; chmod, access, statvfs") {

@@ -223,4 +223,26 @@ TEST_CASE("MetadataTable: list pages through a directory in name order") {
   CHECK(none == 0);
 }
 
+TEST_CASE("MetadataTable: a fence needs an empty directory and is counted") {
+  MetadataTable t;
+  Attr f;
+  f.mode = S_IFREG | 0644;
+  t.insert("/d/x", f);
+  CHECK_FALSE(t.fence("/d", 7));  // an entry under it here
+  CHECK_FALSE(t.fenced(7));
+  t.erase("/d/x");
+  CHECK(t.fence("/d", 7));
+  CHECK(t.fenced(7));
+  CHECK_FALSE(t.fenced(8));
+  CHECK(t.fence("/d", 7));
+  t.unfence(7);
+  CHECK(t.fenced(7));  // one fence left
+  t.unfence(7);
+  CHECK_FALSE(t.fenced(7));
+  t.unfence(7);  // nothing to lift: no effect
+  CHECK_FALSE(t.fenced(7));
+  CHECK(t.fence("/d", 7));
+  CHECK(t.fenced(7));
+}
+
 }  // namespace benchfs

@@ -132,15 +132,31 @@ class TestServer {
 
 std::string path_meta(std::string_view path) { return Encoder().str(path).take(); }
 
-std::string open_meta(std::string_view path, uint32_t flags) {
-  return Encoder().str(path).u32(flags).u32(0644).u32(0).u32(0).take();
+// Creates name their parent by id; 0 is the root, never fenced.
+std::string open_meta(std::string_view path, uint32_t flags, uint64_t parent = 0) {
+  return Encoder().str(path).u32(flags).u32(0644).u32(0).u32(0).u64(parent).take();
+}
+
+std::string mkdir_meta(std::string_view path, uint64_t parent = 0) {
+  return Encoder().str(path).u32(0755).u32(0).u32(0).u64(parent).take();
+}
+
+std::string id_meta(std::string_view path, uint64_t id) {
+  return Encoder().str(path).u64(id).take();
+}
+
+Attr stat_of(TestServer& s, std::string_view path) {
+  Reply r = s.send(Opcode::kStat, path_meta(path));
+  REQUIRE(r.status == 0);
+  Decoder d(r.meta);
+  return decode_attr(d);
 }
 
 // A one-rank server holding /d (dir), /d/f (file with 5 bytes), /d/u (file),
 // /d/e (empty dir); returns the id of /d/f.
 uint64_t populate(TestServer& s) {
-  REQUIRE(s.send(Opcode::kMkdir, Encoder().str("/d").u32(0755).u32(0).u32(0).take()).status == 0);
-  REQUIRE(s.send(Opcode::kMkdir, Encoder().str("/d/e").u32(0755).u32(0).u32(0).take()).status == 0);
+  REQUIRE(s.send(Opcode::kMkdir, mkdir_meta("/d")).status == 0);
+  REQUIRE(s.send(Opcode::kMkdir, mkdir_meta("/d/e")).status == 0);
   REQUIRE(s.send(Opcode::kOpen, open_meta("/d/u", O_CREAT | O_RDWR)).status == 0);
   Reply r = s.send(Opcode::kOpen, open_meta("/d/f", O_CREAT | O_RDWR));
   REQUIRE(r.status == 0);
@@ -167,14 +183,16 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
   Encoder rename;
   rename.str("/d/r");
   encode_attr(rename, f);
+  rename.u64(0);  // parent id 0: never fenced
   std::vector<ValidRequest> v = {
       {Opcode::kOpen, open_meta("/d/g", O_CREAT | O_RDWR), "", true},
       {Opcode::kStat, path_meta("/d/f"), "", true},
       {Opcode::kUnlink, path_meta("/d/u"), "", true},
       {Opcode::kCloseUpdate, Encoder().str("/d/f").u64(id).u64(5).u8(1).take(), "", true},
-      {Opcode::kMkdir, Encoder().str("/d/m").u32(0755).u32(0).u32(0).take(), "", true},
-      {Opcode::kRmdir, path_meta("/d/e"), "", true},
-      {Opcode::kHasChildren, path_meta("/d"), "", true},
+      {Opcode::kMkdir, mkdir_meta("/d/m"), "", true},
+      {Opcode::kRmdir, id_meta("/d/e", stat_of(s, "/d/e").id), "", true},
+      {Opcode::kFenceDir, id_meta("/d", stat_of(s, "/d").id), "", true},
+      {Opcode::kUnfenceDir, Encoder().u64(stat_of(s, "/d").id).take(), "", false},
       {Opcode::kTruncate, Encoder().str("/d/f").u64(3).take(), "", true},
       {Opcode::kChmod, Encoder().str("/d/f").u32(0600).take(), "", true},
       {Opcode::kReadDir, Encoder().str("/d").str("").u64(64 << 10).take(), "", true},
@@ -414,9 +432,9 @@ TEST_CASE("server: paths must be absolute, normalised, NUL-free and at most PATH
     CHECK(s.send(Opcode::kOpen, open_meta(c.path, O_CREAT | O_RDWR)).status == c.err);
     CHECK(s.send(Opcode::kStat, path_meta(c.path)).status == c.err);
     CHECK(s.send(Opcode::kUnlink, path_meta(c.path)).status == c.err);
-    CHECK(s.send(Opcode::kMkdir, Encoder().str(c.path).u32(0755).u32(0).u32(0).take()).status == c.err);
-    CHECK(s.send(Opcode::kRmdir, path_meta(c.path)).status == c.err);
-    CHECK(s.send(Opcode::kHasChildren, path_meta(c.path)).status == c.err);
+    CHECK(s.send(Opcode::kMkdir, mkdir_meta(c.path)).status == c.err);
+    CHECK(s.send(Opcode::kRmdir, id_meta(c.path, 1)).status == c.err);
+    CHECK(s.send(Opcode::kFenceDir, id_meta(c.path, 1)).status == c.err);
     CHECK(s.send(Opcode::kTruncate, Encoder().str(c.path).u64(0).take()).status == c.err);
     CHECK(s.send(Opcode::kChmod, Encoder().str(c.path).u32(0).take()).status == c.err);
     CHECK(s.send(Opcode::kReadDir, Encoder().str(c.path).str("").u64(4096).take()).status == c.err);
@@ -428,6 +446,7 @@ TEST_CASE("server: paths must be absolute, normalised, NUL-free and at most PATH
     Encoder e;
     e.str(c.path);
     encode_attr(e, a);
+    e.u64(0);  // parent id 0: never fenced
     CHECK(s.send(Opcode::kRenameInsert, e.take()).status == c.err);
   }
   // Nothing of that landed in the table.
@@ -449,10 +468,10 @@ TEST_CASE("server: requests for another server's metadata or chunks are refused"
     (metadata_owner(p, nranks) == 0 ? mine : theirs) = p;
   }
   CHECK(s.send(Opcode::kOpen, open_meta(theirs, O_CREAT | O_RDWR)).status == EPROTO);
-  CHECK(s.send(Opcode::kMkdir, Encoder().str(theirs).u32(0755).u32(0).u32(0).take()).status == EPROTO);
+  CHECK(s.send(Opcode::kMkdir, mkdir_meta(theirs)).status == EPROTO);
   CHECK(s.send(Opcode::kOpen, open_meta(mine, O_CREAT | O_RDWR)).status == 0);
   // Asked of every server: any path.
-  CHECK(s.send(Opcode::kHasChildren, path_meta(theirs)).status == 0);
+  CHECK(s.send(Opcode::kFenceDir, id_meta(theirs, 1)).status == 0);
   CHECK(s.send(Opcode::kReadDir, Encoder().str(theirs).str("").u64(4096).take()).status == 0);
 
   const uint64_t id = 12345;
@@ -477,6 +496,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
   Encoder onto_root;
   onto_root.str("/");
   encode_attr(onto_root, ra);
+  onto_root.u64(0);  // parent id 0: never fenced
   CHECK(s.send(Opcode::kRenameInsert, onto_root.take()).status == EBUSY);
   s.expect_serving();
 
@@ -488,6 +508,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
     Encoder e;
     e.str("/odd");
     encode_attr(e, a);
+    e.u64(0);  // parent id 0: never fenced
     CHECK(s.send(Opcode::kRenameInsert, e.take()).status == EINVAL);
   }
   Attr big;
@@ -497,6 +518,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
   Encoder e;
   e.str("/big");
   encode_attr(e, big);
+  e.u64(0);  // parent id 0: never fenced
   CHECK(s.send(Opcode::kRenameInsert, e.take()).status == EINVAL);
   CHECK(s.send(Opcode::kStat, path_meta("/odd")).status == ENOENT);
   CHECK(s.send(Opcode::kStat, path_meta("/big")).status == ENOENT);
@@ -511,6 +533,7 @@ TEST_CASE("server: a repeated rename insert answers with a complete reply") {
   Encoder e;
   e.str("/d/r");
   encode_attr(e, f);
+  e.u64(0);  // parent id 0: never fenced
   std::string meta = e.take();
   for (int attempt = 0; attempt < 2; ++attempt) {
     CAPTURE(attempt);
@@ -523,6 +546,76 @@ TEST_CASE("server: a repeated rename insert answers with a complete reply") {
     rd.u8();
     CHECK(rd.done());  // the client decodes all four fields
   }
+}
+
+TEST_CASE("server: no entry is created under a fenced directory") {
+  TestServer s;
+  populate(s);
+  const uint64_t e = stat_of(s, "/d/e").id;
+  Reply f = s.send(Opcode::kFenceDir, id_meta("/d/e", e));
+  REQUIRE(f.status == 0);
+  CHECK(f.meta == Encoder().u8(0).take());  // empty: fenced
+  Attr moved = stat_of(s, "/d/u");
+  Encoder insert;
+  insert.str("/d/e/u");
+  encode_attr(insert, moved);
+  insert.u64(e);
+  std::string insert_meta = insert.take();
+  auto refused = [&] {
+    CHECK(s.send(Opcode::kOpen, open_meta("/d/e/x", O_CREAT | O_RDWR, e)).status == ESTALE);
+    CHECK(s.send(Opcode::kMkdir, mkdir_meta("/d/e/y", e)).status == ESTALE);
+    CHECK(s.send(Opcode::kRenameInsert, insert_meta).status == ESTALE);
+    CHECK(s.send(Opcode::kStat, path_meta("/d/e/x")).status == ENOENT);
+  };
+  refused();
+  // Only the id is fenced: other directories and plain opens are served.
+  CHECK(s.send(Opcode::kOpen, open_meta("/d/x", O_CREAT | O_RDWR, stat_of(s, "/d").id)).status == 0);
+  CHECK(s.send(Opcode::kOpen, open_meta("/d/f", O_RDONLY, e)).status == 0);
+  // Counted: a second fence (another rmdir of it) outlives lifting one.
+  REQUIRE(s.send(Opcode::kFenceDir, id_meta("/d/e", e)).status == 0);
+  REQUIRE(s.send(Opcode::kUnfenceDir, Encoder().u64(e).take()).status == 0);
+  refused();
+  REQUIRE(s.send(Opcode::kUnfenceDir, Encoder().u64(e).take()).status == 0);
+  CHECK(s.send(Opcode::kOpen, open_meta("/d/e/x", O_CREAT | O_RDWR, e)).status == 0);
+  CHECK(s.send(Opcode::kMkdir, mkdir_meta("/d/e/y", e)).status == 0);
+  // With an entry under it, a directory is not fenced.
+  f = s.send(Opcode::kFenceDir, id_meta("/d/e", e));
+  REQUIRE(f.status == 0);
+  CHECK(f.meta == Encoder().u8(1).take());
+  CHECK(s.send(Opcode::kOpen, open_meta("/d/e/z", O_CREAT | O_RDWR, e)).status == 0);
+  s.expect_serving();
+}
+
+TEST_CASE("server: rmdir removes only the directory the client fenced") {
+  TestServer s;
+  populate(s);
+  const uint64_t e = stat_of(s, "/d/e").id;
+  CHECK(s.send(Opcode::kRmdir, id_meta("/d/e", e + 1000)).status == ESTALE);
+  CHECK(stat_of(s, "/d/e").id == e);
+  CHECK(s.send(Opcode::kRmdir, id_meta("/d/e", e)).status == 0);
+  CHECK(s.send(Opcode::kStat, path_meta("/d/e")).status == ENOENT);
+}
+
+TEST_CASE("server: a directory moved by rename gets a new id") {
+  TestServer s;
+  populate(s);
+  Attr e = stat_of(s, "/d/e");
+  Encoder insert;
+  insert.str("/m");
+  encode_attr(insert, e);
+  insert.u64(0);
+  REQUIRE(s.send(Opcode::kRenameInsert, insert.take()).status == 0);
+  Attr m = stat_of(s, "/m");
+  CHECK(m.is_dir());
+  CHECK(m.id != e.id);  // the old id stays fenced for the old path
+  // A file keeps its id, and with it its chunks.
+  Attr f = stat_of(s, "/d/f");
+  Encoder file_insert;
+  file_insert.str("/g");
+  encode_attr(file_insert, f);
+  file_insert.u64(0);
+  REQUIRE(s.send(Opcode::kRenameInsert, file_insert.take()).status == 0);
+  CHECK(stat_of(s, "/g").id == f.id);
 }
 
 TEST_CASE("server: admit bounds a rendezvous payload before it is fetched") {
