@@ -128,7 +128,7 @@ int Client::create_in_parent(const std::string& path, Send&& send) {
     forget_dir(parent_path(path));
     if (attempt == 0) continue;
     if (std::chrono::steady_clock::now() > deadline) return ETIMEDOUT;
-    std::this_thread::sleep_for(std::chrono::microseconds(std::min(10 << attempt, 10000)));
+    std::this_thread::sleep_for(std::chrono::microseconds(10 << std::min(attempt, 10)));
   }
 }
 
