@@ -12,7 +12,8 @@
 // observers only check what any acknowledged state allows (a byte is either
 // its pattern byte or zero, a vanished name is ENOENT, names are
 // well formed and listed once).  Threads also race mkdir/rmdir of the same
-// few names in /race, where only the errnos POSIX allows are accepted.
+// few names in /race, and creates in them, where only the errnos POSIX
+// allows are accepted.
 //
 // File contents are pattern bytes of a seed fixed by the file's name prefix
 // (f<rank>_<thread>_<serial>): a write at offset o always writes
@@ -498,9 +499,23 @@ class Worker {
 
   void op_race() {
     std::string d = race_name(static_cast<int>(pick(kRaceNames)));
-    switch (pick(3)) {
+    switch (pick(4)) {
       case 0: expect(benchfs_mkdir(d.c_str(), 0755), {EEXIST}, "race mkdir " + d); break;
-      case 1: expect(benchfs_rmdir(d.c_str()), {ENOENT}, "race rmdir " + d); break;
+      // ENOTEMPTY: another thread's file of case 2, for a moment.
+      case 1: expect(benchfs_rmdir(d.c_str()), {ENOENT, ENOTEMPTY}, "race rmdir " + d); break;
+      case 2: {
+        // A file in a directory others remove and make again: while it
+        // exists, the directory cannot go (no entry without its parent).
+        std::string f = d + "/t" + std::to_string(rank_) + "_" + std::to_string(thread_);
+        int fd = benchfs_open(f.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+        if (!expect(fd >= 0 ? 0 : -1, {ENOENT}, "race create " + f)) break;
+        expect(benchfs_close(fd), {}, "race close " + f);
+        struct stat st;
+        if (benchfs_stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+          fail("race: " + d + " is gone while " + f + " exists");
+        expect(benchfs_unlink(f.c_str()), {}, "race unlink " + f);
+        break;
+      }
       default: {
         struct stat st;
         if (expect(benchfs_stat(d.c_str(), &st), {ENOENT}, "race stat " + d) &&
