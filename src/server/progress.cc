@@ -88,6 +88,7 @@ void ProgressEngine::enqueue(Call* const* calls, size_t n) {
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     queue_.insert(queue_.end(), calls, calls + n);
+    queue_nonempty_.store(true);
   }
   // Pairs with the sleeping_ store in sleep_until_work(): either the thread
   // sees the queued call before it sleeps, or we see it asleep and wake it.
@@ -139,18 +140,29 @@ void ProgressEngine::execute(Call* calls, size_t n, size_t window) {
 
 void ProgressEngine::drive(CallWaiter& waiter, Call* calls, size_t n, size_t window,
                            size_t* started) {
-  auto last_work = Clock::now();
-  for (;;) {
+  // The clock is read in idle rounds only (and in every 64th busy one, for
+  // the timeouts): in this VM a read costs about 45 ns, and with one per
+  // round it was 14% of an md run's profile.
+  Clock::time_point idle_since{};
+  bool idle = false;
+  for (unsigned round = 1;; ++round) {
     unsigned done = waiter.count();
     if (done >= n) return;
     bool work = false;
     for (size_t limit = std::min<size_t>(n, done + window); *started < limit; work = true)
       start_call(&calls[(*started)++]);
     if (poll_once()) work = true;
-    auto now = Clock::now();
     if (work) {
-      last_work = now;
-    } else if (now - last_work >= spin_) {
+      idle = false;
+      if (round % 64 == 0) check_timeouts_if_due(Clock::now());
+      continue;
+    }
+    auto now = Clock::now();
+    check_timeouts_if_due(now);
+    if (!idle) {
+      idle = true;
+      idle_since = now;
+    } else if (now - idle_since >= spin_) {
       return;  // the peer is slow (or asleep): sleep, the progress thread carries on
     } else {
       // With more ranks than cores on this host the peer this thread waits
@@ -184,6 +196,7 @@ void ProgressEngine::run_exclusive(std::function<void()> fn) {
   bool done = false;
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
+    queue_nonempty_.store(true);
     tasks_.push_back([&] {
       fn();
       std::lock_guard<std::mutex> l(m);
@@ -201,16 +214,24 @@ void ProgressEngine::close_endpoints() {
 }
 
 bool ProgressEngine::poll_once() {
-  std::deque<Call*> calls;
-  std::deque<std::function<void()>> tasks;
-  {
-    std::lock_guard<std::mutex> lock(queue_mutex_);
-    calls.swap(queue_);
-    tasks.swap(tasks_);
+  bool work = false;
+  // Checked without the lock first: this runs in every round of a spin,
+  // and taking the queue (whose containers allocate even empty) only when
+  // another thread queued something keeps those rounds free of locks and
+  // of malloc.
+  if (queue_nonempty_.load()) {
+    std::deque<Call*> calls;
+    std::deque<std::function<void()>> tasks;
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      calls.swap(queue_);
+      tasks.swap(tasks_);
+      queue_nonempty_.store(false);
+    }
+    for (Call* c : calls) start_call(c);
+    for (auto& t : tasks) t();
+    work = !calls.empty() || !tasks.empty();
   }
-  for (Call* c : calls) start_call(c);
-  for (auto& t : tasks) t();
-  bool work = !calls.empty() || !tasks.empty();
 
   if (transport_->progress() > 0) work = true;
   auto& inbox = transport_->inbox();
@@ -221,13 +242,13 @@ bool ProgressEngine::poll_once() {
     work = true;
   }
   if (server_->store().poll() > 0) work = true;
-
-  auto now = Clock::now();
-  if (now >= next_timeout_check_) {
-    check_timeouts();
-    next_timeout_check_ = now + std::chrono::milliseconds(100);
-  }
   return work;
+}
+
+void ProgressEngine::check_timeouts_if_due(Clock::time_point now) {
+  if (now < next_timeout_check_) return;
+  check_timeouts();
+  next_timeout_check_ = now + std::chrono::milliseconds(100);
 }
 
 void ProgressEngine::run() {
@@ -243,9 +264,12 @@ void ProgressEngine::run() {
       driver.lock();
       continue;
     }
-    if (poll_once()) {
-      last_work = Clock::now();
-    } else if (Clock::now() - last_work >= spin_) {
+    bool work = poll_once();
+    auto now = Clock::now();
+    check_timeouts_if_due(now);
+    if (work) {
+      last_work = now;
+    } else if (now - last_work >= spin_) {
       if (sleep_until_work(driver)) last_work = Clock::now();
     }
   }

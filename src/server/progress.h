@@ -96,6 +96,8 @@ class ProgressEngine {
   void fail_call(Call* c, int err);
   void fail_calls_to(int rank, int err);
   void check_timeouts();
+  // check_timeouts() if 100 ms passed since the last check.
+  void check_timeouts_if_due(std::chrono::steady_clock::time_point now);
 
   std::chrono::nanoseconds spin_;
   std::chrono::nanoseconds timeout_;
@@ -121,6 +123,7 @@ class ProgressEngine {
   std::mutex queue_mutex_;
   std::deque<Call*> queue_;
   std::deque<std::function<void()>> tasks_;
+  std::atomic<bool> queue_nonempty_{false};  // queue_ or tasks_ holds something
 
   // Driver state.
   uint64_t next_id_ = 0;
