@@ -145,6 +145,14 @@ std::string id_meta(std::string_view path, uint64_t id) {
   return Encoder().str(path).u64(id).take();
 }
 
+// A rename's insert of `a` under `path`.
+std::string insert_meta(std::string_view path, const Attr& a, uint64_t parent = 0) {
+  Encoder e;
+  e.str(path);
+  encode_attr(e, a);
+  return e.u64(parent).take();
+}
+
 Attr stat_of(TestServer& s, std::string_view path) {
   Reply r = s.send(Opcode::kStat, path_meta(path));
   REQUIRE(r.status == 0);
@@ -555,16 +563,11 @@ TEST_CASE("server: no entry is created under a fenced directory") {
   Reply f = s.send(Opcode::kFenceDir, id_meta("/d/e", e));
   REQUIRE(f.status == 0);
   CHECK(f.meta == Encoder().u8(0).take());  // empty: fenced
-  Attr moved = stat_of(s, "/d/u");
-  Encoder insert;
-  insert.str("/d/e/u");
-  encode_attr(insert, moved);
-  insert.u64(e);
-  std::string insert_meta = insert.take();
+  const std::string into_e = insert_meta("/d/e/u", stat_of(s, "/d/u"), e);
   auto refused = [&] {
     CHECK(s.send(Opcode::kOpen, open_meta("/d/e/x", O_CREAT | O_RDWR, e)).status == ESTALE);
     CHECK(s.send(Opcode::kMkdir, mkdir_meta("/d/e/y", e)).status == ESTALE);
-    CHECK(s.send(Opcode::kRenameInsert, insert_meta).status == ESTALE);
+    CHECK(s.send(Opcode::kRenameInsert, into_e).status == ESTALE);
     CHECK(s.send(Opcode::kStat, path_meta("/d/e/x")).status == ENOENT);
   };
   refused();
@@ -600,21 +603,13 @@ TEST_CASE("server: a directory moved by rename gets a new id") {
   TestServer s;
   populate(s);
   Attr e = stat_of(s, "/d/e");
-  Encoder insert;
-  insert.str("/m");
-  encode_attr(insert, e);
-  insert.u64(0);
-  REQUIRE(s.send(Opcode::kRenameInsert, insert.take()).status == 0);
+  REQUIRE(s.send(Opcode::kRenameInsert, insert_meta("/m", e)).status == 0);
   Attr m = stat_of(s, "/m");
   CHECK(m.is_dir());
   CHECK(m.id != e.id);  // the old id stays fenced for the old path
   // A file keeps its id, and with it its chunks.
   Attr f = stat_of(s, "/d/f");
-  Encoder file_insert;
-  file_insert.str("/g");
-  encode_attr(file_insert, f);
-  file_insert.u64(0);
-  REQUIRE(s.send(Opcode::kRenameInsert, file_insert.take()).status == 0);
+  REQUIRE(s.send(Opcode::kRenameInsert, insert_meta("/g", f)).status == 0);
   CHECK(stat_of(s, "/g").id == f.id);
 }
 
