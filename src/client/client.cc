@@ -118,8 +118,9 @@ void Client::forget_dir(const std::string& path) {
 // rpc_timeout belongs to a rank that failed mid-way: ETIMEDOUT.
 template <typename Send>
 int Client::create_in_parent(const std::string& path, Send&& send) {
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration<double>(config_.rpc_timeout);
+  // The deadline is set at the first wait: a create that is not refused
+  // (nearly every one) reads no clock here.
+  std::chrono::steady_clock::time_point deadline;
   for (int attempt = 0;; ++attempt) {
     uint64_t parent_id = 0;
     if (int err = parent_dir_id(path, attempt > 0, &parent_id)) return err;
@@ -127,7 +128,12 @@ int Client::create_in_parent(const std::string& path, Send&& send) {
     if (err != ESTALE) return err;
     forget_dir(parent_path(path));
     if (attempt == 0) continue;
-    if (std::chrono::steady_clock::now() > deadline) return ETIMEDOUT;
+    auto now = std::chrono::steady_clock::now();
+    if (attempt == 1)
+      deadline = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(config_.rpc_timeout));
+    else if (now > deadline)
+      return ETIMEDOUT;
     std::this_thread::sleep_for(std::chrono::microseconds(10 << std::min(attempt, 10)));
   }
 }
