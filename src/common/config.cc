@@ -147,6 +147,14 @@ bool load_config(Config* c, std::string* error) {
     }
     c->spin_us = static_cast<unsigned>(*s);
   }
+  if (const char* v = env("BENCHFS_WATCH_US")) {
+    auto s = parse_size(v);
+    if (!s || *s > 1000000) {
+      *error = bad("BENCHFS_WATCH_US", v, "microseconds from 0 to 1000000");
+      return false;
+    }
+    c->watch_us = static_cast<unsigned>(*s);
+  }
   c->memory_limit = 0;
   if (const char* v = env("BENCHFS_MEMORY_LIMIT")) {
     auto s = parse_size(v);

@@ -34,6 +34,7 @@ ProgressEngine::ProgressEngine(const Config& config, std::unique_ptr<Transport> 
                                std::unique_ptr<ChunkStore> store)
     : spin_(std::chrono::microseconds(config.spin_us)),
       timeout_(std::chrono::nanoseconds(static_cast<int64_t>(config.rpc_timeout * 1e9))),
+      watch_(std::chrono::microseconds(config.watch_us)),
       eager_threshold_(config.eager_threshold),
       oversubscribed_(transport->ranks_on_host() > std::max(1u, std::thread::hardware_concurrency())),
       transport_(std::move(transport)) {
@@ -55,18 +56,22 @@ ProgressEngine::~ProgressEngine() {
   for (ServerOp* op : spare_ops_) delete op;
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (watch_epoll_fd_ >= 0) ::close(watch_epoll_fd_);
 }
 
 int ProgressEngine::start() {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (wake_fd_ < 0 || epoll_fd_ < 0) return errno;
+  watch_epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (wake_fd_ < 0 || epoll_fd_ < 0 || watch_epoll_fd_ < 0) return errno;
   for (int fd : {wake_fd_, transport_->event_fd(), server_->store().event_fd()}) {
     if (fd < 0) continue;
     epoll_event ev{};
     ev.events = fd == server_->store().event_fd() ? EPOLLIN | EPOLLET : EPOLLIN;
     ev.data.fd = fd;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
+    if (fd != transport_->event_fd() && epoll_ctl(watch_epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      return errno;
   }
   thread_ = std::thread([this] { run(); });
   return 0;
@@ -80,6 +85,7 @@ void ProgressEngine::stop() {
 }
 
 void ProgressEngine::wake() {
+  wake_pending_.store(true);
   uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof one);
 }
@@ -184,7 +190,15 @@ void ProgressEngine::hand_back() {
   // drove: wake it for calls queued or in flight (their deadlines), for
   // replies in flight if it sleeps without a deadline, and for worker events
   // it would not be told of (arm() fails while events are pending).
-  if (!sleeping_.load()) return;  // it is awake and will look by itself
+  client_drives_.fetch_add(1, std::memory_order_relaxed);
+  // Awake, or woken and about to be: it will look by itself.  (On a core
+  // shared with this thread a woken progress thread may not run for a
+  // while; arming again on every call meanwhile cost a system call each.)
+  if (!sleeping_.load() || wake_pending_.load()) return;
+  if (watching_.load()) {
+    if (queued() || !in_flight_.empty()) wake();
+    return;
+  }
   bool quiet = !queued() && in_flight_.empty() && (replies_.empty() || !sleeping_forever_.load()) &&
                transport_->arm();
   if (!quiet) wake();
@@ -262,6 +276,9 @@ void ProgressEngine::run() {
       driver.unlock();
       while (clients_waiting_.load() && !stop_.load()) std::this_thread::yield();
       driver.lock();
+      // The application drives and serves peers itself: sleep after the
+      // first idle round rather than contend for the seat.
+      last_work = Clock::now() - spin_;
       continue;
     }
     bool work = poll_once();
@@ -270,27 +287,51 @@ void ProgressEngine::run() {
     if (work) {
       last_work = now;
     } else if (now - last_work >= spin_) {
-      if (sleep_until_work(driver)) last_work = Clock::now();
+      switch (sleep_until_work(driver)) {
+        case Sleep::kWoken:
+          last_work = Clock::now();
+          break;
+        case Sleep::kWatched:  // no spin: if the round finds nothing, sleep again
+        case Sleep::kNot:
+          break;
+      }
     }
   }
 }
 
-// Sleeps (without the driver lock) until a call, a UCX event or a store
-// completion arrives.  Returns true if it slept.
-bool ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
+ProgressEngine::Sleep ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
+  // A client thread drove since the last sleep: the application serves
+  // peers itself whenever it calls, so sleep a watch without arming the
+  // worker.  Armed, every message to this rank makes its sender signal
+  // (a system call on each side) and often wakes this thread for nothing.
+  uint64_t drives = client_drives_.load(std::memory_order_relaxed);
+  bool watch = watch_.count() > 0 && drives != drives_seen_ && in_flight_.empty();
+  drives_seen_ = drives;
+  wake_pending_.store(false);
   sleeping_.store(true);
-  if (queued() || stop_.load() || clients_waiting_.load() || !transport_->arm()) {
+  watching_.store(watch);
+  if (queued() || stop_.load() || clients_waiting_.load() || (!watch && !transport_->arm())) {
     sleeping_.store(false);
-    return false;
+    watching_.store(false);
+    return Sleep::kNot;
   }
-  // With calls or replies in flight, wake up for their deadlines; otherwise sleep until
-  // something happens.
-  bool forever = in_flight_.empty() && replies_.empty();
-  sleeping_forever_.store(forever);
-  driver.unlock();
   epoll_event events[4];
-  int n = epoll_wait(epoll_fd_, events, 4, forever ? -1 : 100);
+  int n;
+  if (watch) {
+    driver.unlock();
+    timespec ts{static_cast<time_t>(watch_.count() / 1000000000),
+                static_cast<long>(watch_.count() % 1000000000)};
+    n = epoll_pwait2(watch_epoll_fd_, events, 4, &ts, nullptr);
+  } else {
+    // With calls or replies in flight, wake up for their deadlines;
+    // otherwise sleep until something happens.
+    bool forever = in_flight_.empty() && replies_.empty();
+    sleeping_forever_.store(forever);
+    driver.unlock();
+    n = epoll_wait(epoll_fd_, events, 4, forever ? -1 : 100);
+  }
   sleeping_.store(false);
+  watching_.store(false);
   for (int i = 0; i < n; ++i) {
     if (events[i].data.fd == wake_fd_) {
       uint64_t v;
@@ -299,7 +340,7 @@ bool ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
   }
   driver.lock();
   ++stats_.progress_wakeups;
-  return true;
+  return watch && n == 0 ? Sleep::kWatched : Sleep::kWoken;
 }
 
 void ProgressEngine::start_call(Call* c) {

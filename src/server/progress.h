@@ -84,7 +84,10 @@ class ProgressEngine {
   // Queues calls for whoever drives next and wakes the progress thread.
   void enqueue(Call* const* calls, size_t n);
   void wake();
-  bool sleep_until_work(std::unique_lock<std::mutex>& driver);
+  // Sleeps (without the driver lock) until a call, a UCX event or a store
+  // completion arrives, or a watch ends.
+  enum class Sleep { kNot, kWoken, kWatched };
+  Sleep sleep_until_work(std::unique_lock<std::mutex>& driver);
   void start_call(Call* c);
   void handle_incoming(Incoming& in);
   void serve_peer_memory(ServerOp* op);
@@ -101,6 +104,7 @@ class ProgressEngine {
 
   std::chrono::nanoseconds spin_;
   std::chrono::nanoseconds timeout_;
+  std::chrono::nanoseconds watch_;
   uint64_t eager_threshold_;
   bool oversubscribed_;  // more ranks on this host than cores
   std::unique_ptr<Transport> transport_;
@@ -109,9 +113,16 @@ class ProgressEngine {
   std::thread thread_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int watch_epoll_fd_ = -1;  // wake_fd_ and the store: no worker events
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> wake_pending_{false};  // wake() wrote wake_fd_ since the thread last slept
   // The progress thread sleeps without a deadline (nothing was in flight).
   std::atomic<bool> sleeping_forever_{false};
+  // The progress thread sleeps without the worker armed, for watch_ at most:
+  // a client thread drove lately and serves peers itself.
+  std::atomic<bool> watching_{false};
+  std::atomic<uint64_t> client_drives_{0};  // client turns in the driver seat
+  uint64_t drives_seen_ = 0;                // client_drives_ when the progress thread last slept
   std::atomic<bool> stop_{false};
 
   // Held by the thread driving the worker; everything below the queue is

@@ -1,11 +1,13 @@
 // The collective start and stop of BenchFS.
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/instance.h"
 #include "common/placement.h"
@@ -102,19 +104,48 @@ TEST_CASE("an invalid setting fails init with EINVAL on every rank") {
   stop();
 }
 
-TEST_CASE("an idle initialised job costs under 2% of a core per rank") {
+TEST_CASE("an idle job costs under 2% of a core per rank, also after calls") {
   start("uring");
+  // Calls first: while the application calls, the progress thread watches
+  // (wakes every BENCHFS_WATCH_US) instead of sleeping armed; once the
+  // application stops calling it must go back to sleeping for good.
+  std::string mine = "/idle" + std::to_string(rank());
+  std::vector<char> data(1 << 20, 'i');
+  int fd = benchfs_open(mine.c_str(), O_CREAT | O_WRONLY, 0644);
+  REQUIRE(fd >= 0);
+  CHECK(benchfs_write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  CHECK(benchfs_close(fd) == 0);
   MPI_Barrier(MPI_COMM_WORLD);
-  // Let the progress thread finish its spin after init.
+  for (int r = 0; r < size(); ++r) {
+    struct stat st;
+    CHECK(benchfs_stat(("/idle" + std::to_string(r)).c_str(), &st) == 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  // Let the progress thread finish its spin and its watches.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto wakeups = [] {
+    uint64_t n = 0;
+    benchfs::with_instance([&](benchfs::Instance& in) {
+      n = in.engine->stats().progress_wakeups;
+      return 0;
+    });
+    return n;
+  };
+  uint64_t wakeups_before = wakeups();
   double before = cpu_seconds();
   auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(5));
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double used = cpu_seconds() - before;
-  MESSAGE("rank " << rank() << " used " << used << " s of CPU in " << wall << " s idle");
+  uint64_t woken = wakeups() - wakeups_before;
+  MESSAGE("rank " << rank() << " used " << used << " s of CPU in " << wall << " s idle; "
+                  << woken << " progress wake-ups");
   CHECK(used / wall < 0.02);
+  // Reading the counters wakes it once or twice; a thread left watching
+  // would wake 25,000 times in 5 s.
+  CHECK(woken < 50);
   MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(benchfs_unlink(mine.c_str()) == 0);
   stop();
 }
 

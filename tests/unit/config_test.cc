@@ -20,7 +20,7 @@ const char* const kVars[] = {
     "BENCHFS_KEEP",        "BENCHFS_EAGER_THRESHOLD", "BENCHFS_WINDOW",
     "BENCHFS_RPC_TIMEOUT", "BENCHFS_LOG_LEVEL",   "BENCHFS_SPIN_US",
     "BENCHFS_STATS",       "BENCHFS_MEMORY_LIMIT", "BENCHFS_URING_INLINE",
-    "BENCHFS_DIRECT",      "TMPDIR",
+    "BENCHFS_DIRECT",      "BENCHFS_WATCH_US",    "TMPDIR",
 };
 
 // Saves every variable load_config reads, clears them, and restores the
@@ -149,6 +149,7 @@ TEST_CASE("load_config: defaults with no BENCHFS_* variables") {
   CHECK(c.rpc_timeout == doctest::Approx(30.0));
   CHECK(c.log_level == "warn");
   CHECK(c.spin_us == 50u);
+  CHECK(c.watch_us == 1000u);
   CHECK(c.direct_io == true);
 }
 
@@ -190,6 +191,7 @@ TEST_CASE("load_config: every variable is read") {
   env.set("BENCHFS_RPC_TIMEOUT", "2.5");
   env.set("BENCHFS_LOG_LEVEL", "debug");
   env.set("BENCHFS_SPIN_US", "0");
+  env.set("BENCHFS_WATCH_US", "0");
   env.set("BENCHFS_DIRECT", "0");
   Config c;
   std::string error;
@@ -204,6 +206,7 @@ TEST_CASE("load_config: every variable is read") {
   CHECK(c.rpc_timeout == doctest::Approx(2.5));
   CHECK(c.log_level == "debug");
   CHECK(c.spin_us == 0u);
+  CHECK(c.watch_us == 0u);
 }
 
 TEST_CASE("load_config: boundary values are accepted") {
@@ -295,6 +298,8 @@ TEST_CASE("load_config: invalid values fail with a message naming variable and v
   expect_invalid(env, "BENCHFS_LOG_LEVEL", "WARN");
   expect_invalid(env, "BENCHFS_SPIN_US", "1000001");
   expect_invalid(env, "BENCHFS_SPIN_US", "fast");
+  expect_invalid(env, "BENCHFS_WATCH_US", "1000001");
+  expect_invalid(env, "BENCHFS_WATCH_US", "-1");
   expect_invalid(env, "BENCHFS_STATS", "yes");
   expect_invalid(env, "BENCHFS_URING_INLINE", "on");
   expect_invalid(env, "BENCHFS_DIRECT", "true");
