@@ -26,7 +26,7 @@ struct Config {
   double rpc_timeout = 30.0;            // BENCHFS_RPC_TIMEOUT: seconds before ETIMEDOUT
   std::string log_level = "warn";       // BENCHFS_LOG_LEVEL
   unsigned spin_us = 50;                // BENCHFS_SPIN_US: a driving thread polls an idle worker this long before sleeping
-  unsigned watch_us = 1000;             // BENCHFS_WATCH_US: while the application calls, the progress thread checks this often (0: always armed)
+  unsigned watch_us = 2000;             // BENCHFS_WATCH_US: while the application calls, the progress thread checks this often (0: always armed)
   bool stats = false;                   // BENCHFS_STATS: print statistics at finalize
   bool uring_inline = true;             // BENCHFS_URING_INLINE: plain pread/pwrite on tmpfs
   bool direct_io = true;                // BENCHFS_DIRECT: same-host clients copy into peers' tmpfs backing files

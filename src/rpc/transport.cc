@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -96,6 +98,9 @@ Transport::~Transport() {
   inbox_.clear();
   if (worker_) ucp_worker_destroy(worker_);
   if (context_) ucp_cleanup(context_);
+  for (const Peer& p : peers_)
+    if (p.wake_fd >= 0) ::close(p.wake_fd);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout) {
@@ -106,6 +111,8 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout)
   // Every rank builds its worker, then all agree whether that worked, so a
   // failure on one rank fails init everywhere instead of hanging the others.
   int err = 0;
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) err = errno;
   ucp_address_t* address = nullptr;
   size_t address_len = 0;
   ucp_params_t params{};
@@ -190,13 +197,14 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout)
   // next rank on its host, and direct copies are on only if all could.
   static const uint64_t probe_word = kMsgMagic;
   HostId me{host_id(), static_cast<int64_t>(getpid()),
-            reinterpret_cast<uint64_t>(&probe_word)};
+            reinterpret_cast<uint64_t>(&probe_word), wake_fd_};
   std::vector<HostId> ids(size_);
   MPI_Allgather(&me, sizeof me, MPI_BYTE, ids.data(), sizeof me, MPI_BYTE, comm);
   peers_.resize(size_);
   for (int r = 0; r < size_; ++r) {
     peers_[r].same_host = ids[r].host == me.host;
     peers_[r].pid = static_cast<pid_t>(ids[r].pid);
+    peers_[r].wake_fd_number = static_cast<int>(ids[r].wake_fd);
   }
   int can_copy = 1;
   for (int k = 1; k < size_; ++k) {
@@ -302,6 +310,26 @@ int copy_peer(pid_t pid, bool to_peer, void* local, uint64_t remote, size_t len)
   return 0;
 }
 }  // namespace
+
+void Transport::poke(int dest) {
+  Peer& p = peers_[dest];
+  if (p.wake_fd == -1) {
+    p.wake_fd = -2;
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
+    if (pidfd >= 0) {
+      int fd = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, p.wake_fd_number, 0));
+      if (fd >= 0) p.wake_fd = fd;
+      ::close(pidfd);
+    }
+    if (p.wake_fd < 0)
+      log().info("cannot wake rank {}'s progress thread ({}): late requests to it wait for "
+                 "its next check",
+                 dest, std::strerror(errno));
+  }
+  if (p.wake_fd < 0) return;
+  uint64_t one = 1;
+  (void)!::write(p.wake_fd, &one, sizeof one);
+}
 
 int Transport::pull(int src, uint64_t addr, void* buf, size_t len) {
   return copy_peer(peers_[src].pid, false, buf, addr, len);

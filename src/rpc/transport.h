@@ -60,6 +60,15 @@ class Transport {
   int rank() const { return rank_; }
   int size() const { return size_; }
   int event_fd() const { return event_fd_; }
+  // An eventfd that wakes this rank's progress thread: written by its own
+  // threads, and by same-host peers through poke().
+  int wake_fd() const { return wake_fd_; }
+  // Wakes the progress thread of direct() peer `dest` (writes its wake_fd
+  // through a duplicate taken with pidfd_getfd on first use).  For a
+  // request the peer has not taken: its application may have stopped
+  // calling while its progress thread sleeps unarmed (ProgressEngine's
+  // watch).  Driver thread only.
+  void poke(int dest);
 
   // True if the worker has nothing pending and the caller may sleep on
   // event_fd() until UCX has work.
@@ -158,9 +167,12 @@ class Transport {
   int event_fd_ = -1;
   std::vector<std::string> addresses_;  // every rank's worker address
   std::vector<ucp_ep_h> endpoints_;     // created on first use
+  int wake_fd_ = -1;
   struct Peer {
     bool same_host = false;
     pid_t pid = 0;
+    int wake_fd_number = -1;  // in the peer's process
+    int wake_fd = -1;         // our duplicate of it; -2: could not take one
   };
   std::vector<Peer> peers_;
   bool direct_ = false;
@@ -168,6 +180,7 @@ class Transport {
     uint64_t host;
     int64_t pid;
     uint64_t probe_addr;
+    int64_t wake_fd;
   };
   std::vector<Clock::time_point> down_until_;  // a peer is down until then
   std::vector<int> down_err_;                  // ... with this errno (0: up)

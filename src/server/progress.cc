@@ -55,12 +55,11 @@ ProgressEngine::~ProgressEngine() {
   transport_.reset();
   for (ServerOp* op : spare_ops_) delete op;
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
-  if (wake_fd_ >= 0) ::close(wake_fd_);
   if (watch_epoll_fd_ >= 0) ::close(watch_epoll_fd_);
 }
 
 int ProgressEngine::start() {
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  wake_fd_ = transport_->wake_fd();
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   watch_epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (wake_fd_ < 0 || epoll_fd_ < 0 || watch_epoll_fd_ < 0) return errno;
@@ -169,7 +168,12 @@ void ProgressEngine::drive(CallWaiter& waiter, Call* calls, size_t n, size_t win
       idle = true;
       idle_since = now;
     } else if (now - idle_since >= spin_) {
-      return;  // the peer is slow (or asleep): sleep, the progress thread carries on
+      // The peer is slow, or asleep: its application may have stopped
+      // calling while its progress thread watches (sleeps unarmed), so a
+      // peer on this host is woken.  Then sleep; the progress thread
+      // carries on.
+      poke_late_peers();
+      return;
     } else {
       // With more ranks than cores on this host the peer this thread waits
       // for may need this core: offer it.  (With a core per rank yielding
@@ -177,6 +181,18 @@ void ProgressEngine::drive(CallWaiter& waiter, Call* calls, size_t n, size_t win
       // 2 ranks on 2 cores it cut the stat rate 2-7x.)
       if (oversubscribed_) std::this_thread::yield();
     }
+  }
+}
+
+void ProgressEngine::poke_late_peers() {
+  int poked[8];
+  size_t n = 0;
+  for (const auto& [id, c] : in_flight_) {
+    if (!transport_->direct(c->target) || std::find(poked, poked + n, c->target) != poked + n)
+      continue;
+    transport_->poke(c->target);
+    ++stats_.pokes;
+    if (n < std::size(poked)) poked[n++] = c->target;
   }
 }
 
@@ -327,8 +343,15 @@ ProgressEngine::Sleep ProgressEngine::sleep_until_work(std::unique_lock<std::mut
     // otherwise sleep until something happens.
     bool forever = in_flight_.empty() && replies_.empty();
     sleeping_forever_.store(forever);
+    // Replies owed for a whole spin: a same-host peer may have taken our
+    // first poke before the request reached it (a new endpoint's wire-up
+    // delays the request) and gone back to watching.
+    if (!in_flight_.empty()) poke_late_peers();
     driver.unlock();
     n = epoll_wait(epoll_fd_, events, 4, forever ? -1 : 100);
+    // Client turns taken while it slept may be long past: the next sleep
+    // watches only if the application calls again while this thread is up.
+    drives_seen_ = client_drives_.load(std::memory_order_relaxed);
   }
   sleeping_.store(false);
   watching_.store(false);

@@ -75,6 +75,8 @@ class ProgressEngine {
   // Drives as a client thread until `waiter` counts all n calls, starting
   // calls[*started..] as the window allows, or until idle for spin_.
   void drive(CallWaiter& waiter, Call* calls, size_t n, size_t window, size_t* started);
+  // Wakes the progress threads of same-host peers that owe replies.
+  void poke_late_peers();
   // Calls or tasks wait in the queue.
   bool queued();
   // Leaves the driver seat (client thread, lock held): if there is work the
@@ -112,7 +114,7 @@ class ProgressEngine {
 
   std::thread thread_;
   int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  int wake_fd_ = -1;  // transport_->wake_fd()
   int watch_epoll_fd_ = -1;  // wake_fd_ and the store: no worker events
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> wake_pending_{false};  // wake() wrote wake_fd_ since the thread last slept

@@ -48,6 +48,7 @@ void RankStats::merge(const RankStats& o) {
   batches_driven += o.batches_driven;
   batches_slept += o.batches_slept;
   progress_wakeups += o.progress_wakeups;
+  pokes += o.pokes;
 }
 
 void print_stats(FILE* out, const RankStats& s, const char* title, bool table) {
@@ -62,10 +63,11 @@ void print_stats(FILE* out, const RankStats& s, const char* title, bool table) {
                  "files without a request\n",
                  static_cast<unsigned long long>(s.direct_copies), s.direct_bytes / 1048576.0);
   std::fprintf(out, "  callers: %llu batches completed while driving, %llu slept; progress thread "
-               "woke %llu times\n",
+               "woke %llu times; %llu peers woken for late replies\n",
                static_cast<unsigned long long>(s.batches_driven),
                static_cast<unsigned long long>(s.batches_slept),
-               static_cast<unsigned long long>(s.progress_wakeups));
+               static_cast<unsigned long long>(s.progress_wakeups),
+               static_cast<unsigned long long>(s.pokes));
   if (!table) return;
   std::fprintf(out, "  %-14s %10s %10s %10s %10s\n", "request", "sent", "served", "p50 us",
                "p99 us");

@@ -36,10 +36,12 @@ struct RankStats {
   // How callers waited: batches whose replies all came in while the caller
   // drove the worker itself, batches for which it slept (another thread
   // drove, or the replies took longer than BENCHFS_SPIN_US), and times the
-  // progress thread woke from its sleep.
+  // progress thread woke from its sleep; same-host peers woken for a late
+  // reply (Transport::poke).
   uint64_t batches_driven = 0;
   uint64_t batches_slept = 0;
   uint64_t progress_wakeups = 0;
+  uint64_t pokes = 0;
   Histogram latency[kOpcodes];      // submit to completion, by kind
 
   void merge(const RankStats& other);

@@ -149,6 +149,53 @@ TEST_CASE("an idle job costs under 2% of a core per rank, also after calls") {
   stop();
 }
 
+TEST_CASE("a rank whose application stopped calling serves a same-host request at once") {
+  // After its application's last call a rank's progress thread watches:
+  // it sleeps BENCHFS_WATCH_US without arming the worker.  Made 1 s here,
+  // a request sent meanwhile would wait for the watch to end; the waiting
+  // caller wakes the peer (Transport::poke) after BENCHFS_SPIN_US.
+  if (size() < 2) return;
+  setenv("BENCHFS_WATCH_US", "1000000", 1);
+  start("memory");
+  unsetenv("BENCHFS_WATCH_US");
+  const int server = size() - 1;
+  std::vector<std::string> theirs;  // paths whose metadata the last rank holds
+  for (int i = 0; theirs.size() < 5; ++i) {
+    std::string p = "/watched." + std::to_string(i);
+    if (benchfs::metadata_owner(p, size()) == server) theirs.push_back(p);
+  }
+  if (rank() == server) {
+    for (const auto& p : theirs) {
+      int fd = benchfs_open(p.c_str(), O_CREAT | O_WRONLY, 0644);
+      REQUIRE(fd >= 0);
+      CHECK(benchfs_close(fd) == 0);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == server) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // computes, no calls
+  } else if (rank() == 0) {
+    // Let the server's progress thread finish its spin and start watching.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto t0 = std::chrono::steady_clock::now();
+    for (const auto& p : theirs) {
+      struct stat st;
+      CHECK(benchfs_stat(p.c_str(), &st) == 0);
+    }
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    uint64_t pokes = 0;
+    benchfs::with_instance([&](benchfs::Instance& in) {
+      pokes = in.engine->stats().pokes;
+      return 0;
+    });
+    MESSAGE("5 stats at a rank that stopped calling took " << took * 1e3 << " ms; " << pokes
+                                                          << " pokes");
+    CHECK(took < 0.3);  // the watch would end 0.95 s after the stats began
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  stop();
+}
+
 TEST_CASE("init works on a sub-communicator") {
   // Only the even ranks start BenchFS; the odd ones stay out of it.
   MPI_Comm even;

@@ -149,7 +149,7 @@ TEST_CASE("load_config: defaults with no BENCHFS_* variables") {
   CHECK(c.rpc_timeout == doctest::Approx(30.0));
   CHECK(c.log_level == "warn");
   CHECK(c.spin_us == 50u);
-  CHECK(c.watch_us == 1000u);
+  CHECK(c.watch_us == 2000u);
   CHECK(c.direct_io == true);
 }
 
