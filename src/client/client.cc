@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -292,16 +291,10 @@ std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank,
   }
   auto file = std::make_shared<OpenFile::DirectFile>();
   file->held = direct_fds_;
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, t.peer_pid(rank), 0));
-  int why = errno;
-  if (pidfd >= 0) {
-    file->fd = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, remote_fd, 0));
-    why = errno;
-    ::close(pidfd);
-  }
+  file->fd = t.take_peer_fd(rank, remote_fd);
   if (file->fd < 0) {
     // Not permitted or not supported (kernel before 5.6): requests only.
-    if (why == EPERM || why == ENOSYS) f.direct[rank] = nullptr;
+    if (errno == EPERM || errno == ENOSYS) f.direct[rank] = nullptr;
     return nullptr;
   }
   // The server may have removed that file since it replied and given its

@@ -311,17 +311,22 @@ int copy_peer(pid_t pid, bool to_peer, void* local, uint64_t remote, size_t len)
 }
 }  // namespace
 
+int Transport::take_peer_fd(int src, int fd) const {
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, peers_[src].pid, 0));
+  if (pidfd < 0) return -1;
+  int dup = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+  int err = errno;
+  ::close(pidfd);
+  errno = err;
+  return dup;
+}
+
 void Transport::poke(int dest) {
   Peer& p = peers_[dest];
   if (p.wake_fd == -1) {
-    p.wake_fd = -2;
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
-    if (pidfd >= 0) {
-      int fd = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, p.wake_fd_number, 0));
-      if (fd >= 0) p.wake_fd = fd;
-      ::close(pidfd);
-    }
-    if (p.wake_fd < 0)
+    int fd = take_peer_fd(dest, p.wake_fd_number);
+    p.wake_fd = fd >= 0 ? fd : -2;
+    if (fd < 0)
       log().info("cannot wake rank {}'s progress thread ({}): late requests to it wait for "
                  "its next check",
                  dest, std::strerror(errno));

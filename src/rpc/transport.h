@@ -63,8 +63,12 @@ class Transport {
   // An eventfd that wakes this rank's progress thread: written by its own
   // threads, and by same-host peers through poke().
   int wake_fd() const { return wake_fd_; }
+  // A duplicate of descriptor `fd` of direct() peer `src`'s process
+  // (pidfd_getfd), or -1 with errno set (EPERM: not permitted; ENOSYS:
+  // kernel before 5.6; EBADF: no such descriptor there).  Any thread.
+  int take_peer_fd(int src, int fd) const;
   // Wakes the progress thread of direct() peer `dest` (writes its wake_fd
-  // through a duplicate taken with pidfd_getfd on first use).  For a
+  // through a duplicate taken with take_peer_fd on first use).  For a
   // request the peer has not taken: its application may have stopped
   // calling while its progress thread sleeps unarmed (ProgressEngine's
   // watch).  Driver thread only.
@@ -122,8 +126,6 @@ class Transport {
     return n;
   }
   bool direct(int dest) const { return direct_ && peers_[dest].same_host; }
-  // The process id of a direct() peer (fixed after init: any thread may ask).
-  pid_t peer_pid(int dest) const { return peers_[dest].pid; }
   // Copies len bytes from address addr in rank src's memory into buf, or
   // from buf to addr in rank dest's memory.  0 or an errno (ESRCH: it exited;
   // EFAULT: the range is not mapped there; EPERM: not permitted).

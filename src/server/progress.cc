@@ -318,8 +318,9 @@ void ProgressEngine::run() {
 ProgressEngine::Sleep ProgressEngine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
   // A client thread took the driver seat since this thread last woke (or
   // began its last watch): the application serves peers itself whenever
-  // it calls, so sleep a watch without arming the worker.  Armed, every message to this rank makes its sender signal
-  // (a system call on each side) and often wakes this thread for nothing.
+  // it calls, so sleep a watch without arming the worker.  Armed, every
+  // message to this rank makes its sender signal (a system call on each
+  // side) and often wakes this thread for nothing.
   uint64_t drives = client_drives_.load(std::memory_order_relaxed);
   bool watch = watch_.count() > 0 && drives != drives_seen_ && in_flight_.empty();
   drives_seen_ = drives;

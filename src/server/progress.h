@@ -124,7 +124,9 @@ class ProgressEngine {
   // a client thread drove lately and serves peers itself.
   std::atomic<bool> watching_{false};
   std::atomic<uint64_t> client_drives_{0};  // client turns in the driver seat
-  uint64_t drives_seen_ = 0;                // client_drives_ when the progress thread last slept
+  // client_drives_ when the progress thread began its last watch or woke
+  // from its last armed sleep.
+  uint64_t drives_seen_ = 0;
   std::atomic<bool> stop_{false};
 
   // Held by the thread driving the worker; everything below the queue is
