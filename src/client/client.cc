@@ -141,9 +141,9 @@ int Client::stat(const std::string& path, Attr* attr) {
   Call c;
   c.target = metadata_owner_of(path);
   c.op = Opcode::kStat;
-  c.meta = Encoder().str(path).take();
+  c.args = Encoder().str(path).take();
   if (int err = run_one(c)) return err;
-  Decoder d(c.reply_meta);
+  Decoder d(c.reply_args);
   *attr = decode_attr(d);
   return d.done() ? 0 : EPROTO;
 }
@@ -160,7 +160,7 @@ int Client::for_chunk_range(uint64_t file_id, uint64_t first, uint64_t last, Opc
     Encoder e;
     e.u64(file_id);
     if (with_arg) e.u64(arg);
-    calls[k].meta = e.take();
+    calls[k].args = e.take();
   }
   return run(calls.data(), calls.size());
 }
@@ -184,13 +184,13 @@ int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file
     c.op = Opcode::kOpen;
     Encoder e;
     e.str(path).u32(static_cast<uint32_t>(sent_flags));
-    c.meta = encode_new_entry(e, mode, parent_id).take();
+    c.args = encode_new_entry(e, mode, parent_id).take();
     return run_one(c);
   };
   // Only a create needs its parent: a plain open sends no parent id.
   int err = (flags & O_CREAT) ? create_in_parent(path, send) : send(0);
   if (err) return err;
-  Decoder d(c.reply_meta);
+  Decoder d(c.reply_args);
   Attr a = decode_attr(d);
   uint64_t truncated_from = d.u64(), old_id = d.u64();
   if (!d.done()) return EPROTO;
@@ -216,7 +216,7 @@ int Client::report_written(OpenFile& f) {
   Call c;
   c.target = metadata_owner_of(f.path);
   c.op = Opcode::kCloseUpdate;
-  c.meta = Encoder().str(f.path).u64(f.id).u64(f.written_end.load()).u8(1).take();
+  c.args = Encoder().str(f.path).u64(f.id).u64(f.written_end.load()).u8(1).take();
   int err = run_one(c);
   if (err == ESTALE) return 0;  // unlinked or replaced while open: nothing to record
   return err;
@@ -274,13 +274,13 @@ std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank,
   Call c;
   c.target = rank;
   c.op = Opcode::kOpenData;
-  c.meta = Encoder().u64(f.id).u8(create ? 1 : 0).take();
+  c.args = Encoder().u64(f.id).u8(create ? 1 : 0).take();
   int err = run_one(c);
   if (err == EOPNOTSUPP) f.direct[rank] = nullptr;
   // ENOENT (nothing stored there: a hole) or a failed server: requests
   // read the hole or report the failure.
   if (err) return nullptr;
-  Decoder d(c.reply_meta);
+  Decoder d(c.reply_args);
   int remote_fd = static_cast<int>(d.u32());
   uint64_t dev = d.u64(), ino = d.u64();
   if (!d.done()) return nullptr;
@@ -333,7 +333,7 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
     Call& c = calls.emplace_back();
     c.target = owner;
     c.op = Opcode::kWrite;
-    c.meta = Encoder().u64(f.id).u64(p.file_offset).take();
+    c.args = Encoder().u64(f.id).u64(p.file_offset).take();
     c.send_data = data + p.buffer_offset;
     c.send_len = p.length;
   }
@@ -354,7 +354,7 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
       if (direct[i] < 0) err = static_cast<int>(-direct[i]);
       else stored = static_cast<uint64_t>(direct[i]);
     } else if ((err = calls[call_of[i]].status) == 0) {
-      Decoder d(calls[call_of[i]].reply_meta);
+      Decoder d(calls[call_of[i]].reply_args);
       stored = d.u64();
       if (!d.done() || stored > p.length) {
         stored = 0;
@@ -404,7 +404,7 @@ int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* d
     Call& c = calls.emplace_back();
     c.target = owner;
     c.op = Opcode::kRead;
-    c.meta = Encoder().u64(f.id).u64(p.file_offset).u64(p.length).take();
+    c.args = Encoder().u64(f.id).u64(p.file_offset).u64(p.length).take();
     c.recv_buf = out + p.buffer_offset;
     c.recv_cap = p.length;
   }
@@ -419,9 +419,9 @@ int Client::unlink(const std::string& path) {
   Call c;
   c.target = metadata_owner_of(path);
   c.op = Opcode::kUnlink;
-  c.meta = Encoder().str(path).take();
+  c.args = Encoder().str(path).take();
   if (int err = run_one(c)) return err;
-  Decoder d(c.reply_meta);
+  Decoder d(c.reply_args);
   uint64_t id = d.u64(), size = d.u64();
   if (!d.done()) return EPROTO;
   return for_each_chunk_server(id, size, Opcode::kRemoveData, 0, false);
@@ -435,17 +435,17 @@ int Client::mkdir(const std::string& path, mode_t mode) {
     c.op = Opcode::kMkdir;
     Encoder e;
     e.str(path);
-    c.meta = encode_new_entry(e, mode, parent_id).take();
+    c.args = encode_new_entry(e, mode, parent_id).take();
     return run_one(c);
   });
 }
 
-int Client::call_every_server(Opcode op, const std::string& meta, std::vector<Call>* calls) {
+int Client::call_every_server(Opcode op, const std::string& args, std::vector<Call>* calls) {
   calls->assign(static_cast<size_t>(nranks_), Call{});
   for (int r = 0; r < nranks_; ++r) {
     (*calls)[r].target = r;
     (*calls)[r].op = op;
-    (*calls)[r].meta = meta;
+    (*calls)[r].args = args;
   }
   return run(calls->data(), calls->size());
 }
@@ -458,7 +458,7 @@ int Client::fence_dir(const std::string& path, uint64_t id, bool* empty) {
   bool any = false;
   for (int r = 0; r < nranks_; ++r) {
     if (calls[r].status) continue;
-    Decoder d(calls[r].reply_meta);
+    Decoder d(calls[r].reply_args);
     uint8_t has_entries = d.u8();
     if (!d.done()) {
       if (!err) err = EPROTO;
@@ -480,7 +480,7 @@ void Client::unfence_dir(uint64_t id, std::vector<int> servers) {
   for (size_t i = 0; i < servers.size(); ++i) {
     calls[i].target = servers[i];
     calls[i].op = Opcode::kUnfenceDir;
-    calls[i].meta = Encoder().u64(id).take();
+    calls[i].args = Encoder().u64(id).take();
   }
   // A server that cannot be reached keeps its fence: creates under the
   // directory there wait for it and then fail (ETIMEDOUT), as any request
@@ -504,7 +504,7 @@ int Client::rmdir(const std::string& path) {
     Call c;
     c.target = metadata_owner_of(path);
     c.op = Opcode::kRmdir;
-    c.meta = Encoder().str(path).u64(a.id).take();
+    c.args = Encoder().str(path).u64(a.id).take();
     int err = run_one(c);
     // ESTALE: another directory took the name since the stat (the one
     // fenced is gone): remove that one.  ENOENT, ENOTDIR: the one fenced
@@ -521,9 +521,9 @@ int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_fi
   Call c;
   c.target = metadata_owner_of(path);
   c.op = Opcode::kTruncate;
-  c.meta = Encoder().str(path).u64(length).take();
+  c.args = Encoder().str(path).u64(length).take();
   if (int err = run_one(c)) return err;
-  Decoder d(c.reply_meta);
+  Decoder d(c.reply_args);
   uint64_t id = d.u64(), old_size = d.u64();
   if (!d.done()) return EPROTO;
   if (open_file) {
@@ -547,7 +547,7 @@ int Client::chmod(const std::string& path, mode_t mode) {
   Call c;
   c.target = metadata_owner_of(path);
   c.op = Opcode::kChmod;
-  c.meta = Encoder().str(path).u32(static_cast<uint32_t>(mode & 07777)).take();
+  c.args = Encoder().str(path).u32(static_cast<uint32_t>(mode & 07777)).take();
   return run_one(c);
 }
 
@@ -633,7 +633,7 @@ int Client::rename(const std::string& from, const std::string& to) {
     e.str(to);
     encode_attr(e, src);
     e.u64(parent_id);
-    insert.meta = e.take();
+    insert.args = e.take();
     return run_one(insert);
   });
   if (err) return fail(err);
@@ -641,7 +641,7 @@ int Client::rename(const std::string& from, const std::string& to) {
     forget_dir(from);
     forget_dir(to);
   }
-  Decoder d(insert.reply_meta);
+  Decoder d(insert.reply_args);
   uint8_t replaced = d.u8();
   uint64_t old_id = d.u64(), old_size = d.u64();
   uint8_t old_was_dir = d.u8();
@@ -649,7 +649,7 @@ int Client::rename(const std::string& from, const std::string& to) {
   Call remove;
   remove.target = metadata_owner_of(from);
   remove.op = Opcode::kRenameRemove;
-  remove.meta = Encoder().str(from).u64(src.id).take();
+  remove.args = Encoder().str(from).u64(src.id).take();
   // ENOENT: another rank renamed or removed the old name meanwhile; the
   // file is under the new name either way.
   if (int e2 = run_one(remove); e2 && e2 != ENOENT) return e2;
@@ -679,7 +679,7 @@ int Client::statfs(FsStats* stats) {
   if (int err = call_every_server(Opcode::kStatfs, std::string(), &calls)) return err;
   *stats = FsStats{};
   for (auto& c : calls) {
-    Decoder d(c.reply_meta);
+    Decoder d(c.reply_args);
     uint64_t total = d.u64(), free = d.u64(), entries = d.u64();
     if (!d.done()) return EPROTO;
     stats->capacity += total;
@@ -721,13 +721,13 @@ int Client::readdir(DirListing& l, DirListing::Entry* entry) {
     Call c;
     c.target = l.server;
     c.op = Opcode::kReadDir;
-    c.meta = Encoder().str(l.path).str(l.after).u64(kPageBytes).take();
+    c.args = Encoder().str(l.path).str(l.after).u64(kPageBytes).take();
     c.recv_buf = buf.data();
     c.recv_cap = buf.size();
     if (int err = run_one(c)) return err;
-    Decoder meta(c.reply_meta);
-    l.server_more = meta.u8() != 0;
-    if (!meta.done()) return EPROTO;
+    Decoder args(c.reply_args);
+    l.server_more = args.u8() != 0;
+    if (!args.done()) return EPROTO;
     l.page.clear();
     l.next = 0;
     Decoder d(std::string_view(buf.data(), c.recv_len));

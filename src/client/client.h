@@ -146,8 +146,8 @@ class Client {
   // process, when that server is on this host and keeps it on tmpfs or
   // ramfs; else null (send requests instead).  Created there if `create`.
   std::shared_ptr<OpenFile::DirectFile> direct_file(OpenFile& file, int rank, bool create);
-  // Sends one `op` call with `meta` to every server; the replies are in *calls.
-  int call_every_server(Opcode op, const std::string& meta, std::vector<Call>* calls);
+  // Sends one `op` call with `args` to every server; the replies are in *calls.
+  int call_every_server(Opcode op, const std::string& args, std::vector<Call>* calls);
   // Fences directory `path` with id `id` on every server (see
   // MetadataTable::fence), so that no entry can be created under it.  If
   // some server holds an entry under it, *empty is false and no fence is

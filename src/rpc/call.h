@@ -42,7 +42,7 @@ struct Call {
   // Request, filled by the client.
   int target = 0;
   Opcode op = Opcode::kStat;
-  std::string meta;
+  std::string args;
   const void* send_data = nullptr;  // payload (write); must outlive the call
   size_t send_len = 0;
   void* recv_buf = nullptr;         // where a reply payload lands (read)
@@ -51,7 +51,7 @@ struct Call {
   // Result, filled by the thread driving the worker before the waiter is
   // signalled.
   int status = 0;  // 0 or errno
-  std::string reply_meta;
+  std::string reply_args;
   size_t recv_len = 0;
 
   // Bookkeeping of the thread driving the worker.

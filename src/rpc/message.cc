@@ -31,19 +31,19 @@ const char* opcode_name(Opcode op) {
   return "unknown";
 }
 
-int decode_header(const void* bytes, size_t len, MsgHeader* h, std::string_view* meta) {
+int decode_header(const void* bytes, size_t len, MsgHeader* h, std::string_view* args) {
   if (bytes == nullptr || len < sizeof(MsgHeader)) return EPROTO;
   std::memcpy(h, bytes, sizeof(MsgHeader));
   if (h->magic != kMsgMagic) return EPROTO;
   if (h->opcode == 0 || h->opcode >= static_cast<uint16_t>(Opcode::kCount)) return EPROTO;
-  if (h->meta_len > kMaxMetaLen || len != sizeof(MsgHeader) + h->meta_len) return EPROTO;
-  *meta = std::string_view(static_cast<const char*>(bytes) + sizeof(MsgHeader), h->meta_len);
+  if (h->args_len > kMaxArgsLen || len != sizeof(MsgHeader) + h->args_len) return EPROTO;
+  *args = std::string_view(static_cast<const char*>(bytes) + sizeof(MsgHeader), h->args_len);
   return 0;
 }
 
 int decode_message(const void* bytes, size_t len, size_t data_len, int nranks, MsgHeader* h,
-                   std::string_view* meta) {
-  int err = decode_header(bytes, len, h, meta);
+                   std::string_view* args) {
+  int err = decode_header(bytes, len, h, args);
   // A payload is either carried (data_len bytes of AM data) or left at the
   // client (none carried).
   size_t carried = (h->flags & kFlagPeerMemory) ? 0 : h->data_len;
@@ -62,16 +62,16 @@ int decode_message(const void* bytes, size_t len, size_t data_len, int nranks, M
   salvaged.req_id = raw.req_id;
   salvaged.status = EPROTO;
   *h = salvaged;
-  *meta = {};
+  *args = {};
   return EPROTO;
 }
 
-std::string encode_header(const MsgHeader& header, std::string_view meta) {
+std::string encode_header(const MsgHeader& header, std::string_view args) {
   MsgHeader h = header;
-  h.meta_len = static_cast<uint32_t>(meta.size());
-  std::string out(sizeof(MsgHeader) + meta.size(), '\0');
+  h.args_len = static_cast<uint32_t>(args.size());
+  std::string out(sizeof(MsgHeader) + args.size(), '\0');
   std::memcpy(out.data(), &h, sizeof(MsgHeader));
-  if (!meta.empty()) std::memcpy(out.data() + sizeof(MsgHeader), meta.data(), meta.size());
+  if (!args.empty()) std::memcpy(out.data() + sizeof(MsgHeader), args.data(), args.size());
   return out;
 }
 

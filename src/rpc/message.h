@@ -1,7 +1,7 @@
 // Wire format of BenchFS RPCs.
 //
 // Every message is one UCX active message.  Its AM header is a fixed
-// MsgHeader followed by `meta_len` bytes of encoded arguments; its AM data is
+// MsgHeader followed by `args_len` bytes of encoded arguments; its AM data is
 // the payload (chunk bytes of a write request or a read reply), sent eager
 // below the eager threshold and rendezvous above it, or, between ranks of
 // one host, left in the client's memory (kFlagPeerMemory).  Replies carry the
@@ -86,7 +86,7 @@ struct MsgHeader {
   int32_t src_rank = 0;   // sender, so the server knows where to reply
   int32_t status = 0;     // replies: 0 or an errno
   uint64_t req_id = 0;
-  uint32_t meta_len = 0;
+  uint32_t args_len = 0;
   uint32_t reserved = 0;
   uint64_t data_len = 0;  // payload bytes: carried as AM data, or at peer_addr
   uint64_t peer_addr = 0;   // kFlagPeerMemory: the payload's address at the client
@@ -97,7 +97,7 @@ static_assert(sizeof(MsgHeader) == 56, "MsgHeader is part of the wire format");
 // Largest encoded argument block: one path (PATH_MAX) plus small fields.
 // It travels in the UCX AM header, which UCX caps (8100 bytes here); a
 // second path would travel as payload.
-constexpr size_t kMaxMetaLen = 4096 + 256;
+constexpr size_t kMaxArgsLen = 4096 + 256;
 
 // Largest file size, and end of any byte range, a message may carry: what
 // off_t holds, since the C API's offsets and st_size are off_t.  A server
@@ -112,22 +112,22 @@ constexpr uint64_t kMinReadDirBytes = 4 + 8 + 4 + 255;  // u32 mode, u64 id, str
 
 // Parses the AM header bytes.  Returns 0, or EPROTO for a truncated, foreign
 // or inconsistent header (a malformed message must never crash a server).
-int decode_header(const void* bytes, size_t len, MsgHeader* header, std::string_view* meta);
+int decode_header(const void* bytes, size_t len, MsgHeader* header, std::string_view* args);
 
 // Checks one incoming active message, as the transport receives it: the AM
 // header bytes, the length of the AM data, and the job size.  Returns
-//   0        well formed: *header and *meta are set.
+//   0        well formed: *header and *args are set.
 //   EPROTO   malformed, but it carries our magic and a sender in the job:
 //            *header keeps its opcode, src_rank and req_id, with status
-//            EPROTO and no meta or data, so the receiver answers a request
+//            EPROTO and no args or data, so the receiver answers a request
 //            (or fails the call a reply belongs to) with EPROTO and the
 //            sender learns at once instead of timing out.
 //   EBADMSG  not ours, or no sender to answer: drop it.
 int decode_message(const void* bytes, size_t len, size_t data_len, int nranks, MsgHeader* header,
-                   std::string_view* meta);
+                   std::string_view* args);
 
 // Builds the AM header bytes for a message.
-std::string encode_header(const MsgHeader& header, std::string_view meta);
+std::string encode_header(const MsgHeader& header, std::string_view args);
 
 // Little helpers to build and parse the argument block.
 class Encoder {

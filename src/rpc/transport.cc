@@ -146,9 +146,9 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout)
     ucp_worker_attr_t attr{};
     attr.field_mask = UCP_WORKER_ATTR_FIELD_MAX_AM_HEADER;
     st = ucp_worker_query(worker_, &attr);
-    if (st == UCS_OK && attr.max_am_header < sizeof(MsgHeader) + kMaxMetaLen) {
+    if (st == UCS_OK && attr.max_am_header < sizeof(MsgHeader) + kMaxArgsLen) {
       log().error("UCX allows only {} bytes of AM header, BenchFS needs {}", attr.max_am_header,
-                  sizeof(MsgHeader) + kMaxMetaLen);
+                  sizeof(MsgHeader) + kMaxArgsLen);
       st = UCS_ERR_UNSUPPORTED;
     }
   }
@@ -359,20 +359,20 @@ ucs_status_t Transport::on_am(void* arg, const void* header, size_t header_len, 
   auto* self = static_cast<Transport*>(arg);
   bool rndv = param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV;
   Incoming in;
-  std::string_view meta;
+  std::string_view args;
   in.is_reply = is_reply;
-  if (int err = decode_message(header, header_len, len, self->size_, &in.header, &meta)) {
+  if (int err = decode_message(header, header_len, len, self->size_, &in.header, &args)) {
     log().warn("{} malformed {} ({} header bytes, {} data bytes)",
                err != EPROTO ? "dropping"
                : is_reply    ? "failing its call with EPROTO:"
                              : "answering EPROTO to",
                is_reply ? "reply" : "request", header_len, len);
-    // Answerable: in.header now says EPROTO and carries no meta or data, so
+    // Answerable: in.header now says EPROTO and carries no args or data, so
     // the request is answered (or the reply's call failed) with EPROTO.
     if (err == EPROTO) self->inbox_.push_back(std::move(in));
     return UCS_OK;  // data, rendezvous or not, is not kept: UCX drops it
   }
-  in.meta.assign(meta.data(), meta.size());
+  in.args.assign(args.data(), args.size());
   if (rndv) {
     in.rndv_desc = data;
     self->inbox_.push_back(std::move(in));
@@ -421,7 +421,7 @@ ucp_ep_h Transport::endpoint(int dest) {
   return endpoints_[dest];
 }
 
-void Transport::send(int dest, bool reply, const MsgHeader& header, std::string_view meta,
+void Transport::send(int dest, bool reply, const MsgHeader& header, std::string_view args,
                      const void* data, size_t len, Done done) {
   if (int err = peer_error(dest)) {
     done(err);
@@ -432,7 +432,7 @@ void Transport::send(int dest, bool reply, const MsgHeader& header, std::string_
     done(EIO);
     return;
   }
-  auto* ctx = new SendContext{encode_header(header, meta), {}, std::move(done)};
+  auto* ctx = new SendContext{encode_header(header, args), {}, std::move(done)};
   if (len && direct(dest)) {
     ctx->payload.assign(static_cast<const char*>(data), len);
     data = ctx->payload.data();

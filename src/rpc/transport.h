@@ -38,7 +38,7 @@ namespace benchfs {
 struct Incoming {
   bool is_reply = false;
   MsgHeader header;
-  std::string meta;
+  std::string args;
   Bytes eager;                // eager payload, copied out of UCX
   void* rndv_desc = nullptr;  // rendezvous payload still at the sender
 };
@@ -82,12 +82,12 @@ class Transport {
   unsigned progress();
   std::deque<Incoming>& inbox() { return inbox_; }
 
-  // Sends header (+meta) and `len` bytes of payload to rank `dest`.  `data`
+  // Sends header (+args) and `len` bytes of payload to rank `dest`.  `data`
   // must stay valid until `done` runs (to a direct() peer: until send()
   // returns, it is copied); `done` runs exactly once, possibly before send()
   // returns.  UCX never touches `data` after `done` ran.  To a
   // peer that is down, `done` runs at once with the error that put it down.
-  void send(int dest, bool reply, const MsgHeader& header, std::string_view meta,
+  void send(int dest, bool reply, const MsgHeader& header, std::string_view args,
             const void* data, size_t len, Done done);
   // Receives a rendezvous payload into buf; `done` runs exactly once.
   void receive(void* rndv_desc, void* buf, size_t len, Done done);

@@ -384,7 +384,7 @@ void ProgressEngine::start_call(Call* c) {
     op->header.opcode = static_cast<uint16_t>(c->op);
     op->header.src_rank = transport_->rank();
     op->header.req_id = c->id;
-    op->meta = c->meta;
+    op->args = c->args;
     op->in_data = static_cast<const char*>(c->send_data);
     op->in_len = c->send_len;
     op->local = c;
@@ -415,7 +415,7 @@ void ProgressEngine::start_call(Call* c) {
       len = 0;
     }
     c->send_done = true;
-    transport_->send(c->target, false, h, c->meta, data, len, [this, id = c->id](int err) {
+    transport_->send(c->target, false, h, c->args, data, len, [this, id = c->id](int err) {
       if (!err) return;
       auto it = in_flight_.find(id);  // the call may be complete and gone
       if (it != in_flight_.end() && !it->second->receiving) fail_call(it->second, err);
@@ -425,7 +425,7 @@ void ProgressEngine::start_call(Call* c) {
   // A send error fails the call unless its reply is already in (UCX may
   // report the send after the reply) or the call was failed before.  To a
   // peer that is down this runs at once.
-  transport_->send(c->target, false, h, c->meta, data, len, [this, c](int err) {
+  transport_->send(c->target, false, h, c->args, data, len, [this, c](int err) {
     c->send_done = true;
     if (err && !c->reply_done && !c->receiving) return fail_call(c, err);
     maybe_complete(c);
@@ -443,7 +443,7 @@ void ProgressEngine::handle_incoming(Incoming& in) {
     }
     Call* c = it->second;
     c->status = in.header.status;
-    c->reply_meta = std::move(in.meta);
+    c->reply_args = std::move(in.args);
     size_t len = in.header.data_len;
     if (len > c->recv_cap) {
       log().error("reply to {} carries {} bytes for a {}-byte buffer", opcode_name(c->op), len,
@@ -475,7 +475,7 @@ void ProgressEngine::handle_incoming(Incoming& in) {
 
   ServerOp* op = new_op();
   op->header = in.header;
-  op->meta = std::move(in.meta);
+  op->args = std::move(in.args);
   if (op->header.flags & kFlagPeerMemory) return serve_peer_memory(op);
   if (!in.rndv_desc) {
     op->storage.assign(in.eager.begin(), in.eager.end());  // keeps a recycled buffer
@@ -588,7 +588,7 @@ RankStats ProgressEngine::stats() {
 void ProgressEngine::finish_server_op(ServerOp* op) {
   if (Call* c = op->local) {
     c->status = op->status;
-    c->reply_meta = std::move(op->reply_meta);
+    c->reply_args = std::move(op->reply_args);
     if (op->status == 0 && op->out_len) {
       if (op->out_len > c->recv_cap) {
         c->status = EPROTO;
@@ -627,7 +627,7 @@ void ProgressEngine::finish_server_op(ServerOp* op) {
   }
   h.status = op->status;
   replies_[op] = ReplyInFlight{op->header.src_rank, Clock::now() + timeout_};
-  transport_->send(op->header.src_rank, true, h, op->reply_meta, data, len,
+  transport_->send(op->header.src_rank, true, h, op->reply_args, data, len,
                    [this, op](int) {
                      replies_.erase(op);
                      recycle(op);

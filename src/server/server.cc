@@ -79,7 +79,7 @@ int Server::check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const 
 
 void Server::handle(ServerOp* op) {
   if (int err = admit(op->header, op->in_len)) return reply(op, err);
-  Decoder d(op->meta);
+  Decoder d(op->args);
   Opcode code = op->opcode();
   ++served_[static_cast<size_t>(code)];
   switch (code) {
@@ -150,7 +150,7 @@ void Server::handle_open(ServerOp* op, Decoder& d) {
   Encoder e;
   encode_attr(e, *a);
   e.u64(truncated_from).u64(old_id);
-  op->reply_meta = e.take();
+  op->reply_args = e.take();
   reply(op, 0);
 }
 
@@ -161,7 +161,7 @@ void Server::handle_stat(ServerOp* op, Decoder& d) {
   if (!a) return reply(op, ENOENT);
   Encoder e;
   encode_attr(e, *a);
-  op->reply_meta = e.take();
+  op->reply_args = e.take();
   reply(op, 0);
 }
 
@@ -173,7 +173,7 @@ void Server::handle_unlink(ServerOp* op, Decoder& d) {
   if (a->is_dir()) return reply(op, EISDIR);
   Encoder e;
   e.u64(a->id).u64(a->size);
-  op->reply_meta = e.take();
+  op->reply_args = e.take();
   table_.erase(path);
   reply(op, 0);
 }
@@ -230,7 +230,7 @@ void Server::handle_fence_dir(ServerOp* op, Decoder& d) {
   std::string path = d.str();
   uint64_t id = d.u64();
   if (int err = check_path_request(d, path, false)) return reply(op, err);
-  op->reply_meta = Encoder().u8(table_.fence(path, id) ? 0 : 1).take();
+  op->reply_args = Encoder().u8(table_.fence(path, id) ? 0 : 1).take();
   reply(op, 0);
 }
 
@@ -249,7 +249,7 @@ void Server::handle_truncate(ServerOp* op, Decoder& d) {
   Attr* a = table_.find(path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
-  op->reply_meta = Encoder().u64(a->id).u64(a->size).take();
+  op->reply_args = Encoder().u64(a->id).u64(a->size).take();
   a->size = size;
   a->mtime_ns = a->ctime_ns = now_ns();
   reply(op, 0);
@@ -286,7 +286,7 @@ void Server::handle_readdir(ServerOp* op, Decoder& d) {
   op->storage.assign(page.bytes().begin(), page.bytes().end());
   op->out_data = op->storage.data();
   op->out_len = op->storage.size();
-  op->reply_meta = Encoder().u8(more ? 1 : 0).take();
+  op->reply_args = Encoder().u8(more ? 1 : 0).take();
   reply(op, 0);
 }
 
@@ -294,7 +294,7 @@ void Server::handle_statfs(ServerOp* op, Decoder& d) {
   if (!d.done()) return reply(op, EPROTO);
   uint64_t total = 0, free = 0;
   if (int err = store_->capacity(&total, &free)) return reply(op, err);
-  op->reply_meta = Encoder().u64(total).u64(free).u64(table_.size()).take();
+  op->reply_args = Encoder().u64(total).u64(free).u64(table_.size()).take();
   reply(op, 0);
 }
 
@@ -316,7 +316,7 @@ void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
     // Already there: two ranks renamed the same file at once.  (Not for a
     // directory, which the first insert gave a new id.)
     if (old->id == moved.id) {
-      op->reply_meta = e.u8(0).u64(0).u64(0).u8(0).take();
+      op->reply_args = e.u8(0).u64(0).u64(0).u8(0).take();
       return reply(op, 0);
     }
     if (old->is_dir() && table_.has_children(path)) return reply(op, ENOTEMPTY);
@@ -330,7 +330,7 @@ void Server::handle_rename_insert(ServerOp* op, Decoder& d) {
   if (moved.is_dir()) moved.id = new_file_id();
   moved.ctime_ns = now_ns();
   table_.insert(path, moved);
-  op->reply_meta = e.take();
+  op->reply_args = e.take();
   reply(op, 0);
 }
 
@@ -353,7 +353,7 @@ void Server::handle_write(ServerOp* op, Decoder& d) {
   if (int err = check_chunk_range(id, offset, op->in_len)) return reply(op, err);
   store_->write(id, offset, op->in_data, op->in_len, [this, op](int64_t r) {
     if (r < 0) return reply(op, static_cast<int>(-r));
-    op->reply_meta = Encoder().u64(static_cast<uint64_t>(r)).take();
+    op->reply_args = Encoder().u64(static_cast<uint64_t>(r)).take();
     reply(op, 0);
   });
 }
@@ -403,7 +403,7 @@ void Server::handle_open_data(ServerOp* op, Decoder& d) {
   int fd = -1;
   uint64_t dev = 0, ino = 0;
   if (int err = store_->backing_file(id, create != 0, &fd, &dev, &ino)) return reply(op, err);
-  op->reply_meta = Encoder().u32(static_cast<uint32_t>(fd)).u64(dev).u64(ino).take();
+  op->reply_args = Encoder().u32(static_cast<uint32_t>(fd)).u64(dev).u64(ino).take();
   reply(op, 0);
 }
 

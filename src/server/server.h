@@ -19,12 +19,12 @@ namespace benchfs {
 // and the server hands it back through `finish` with the reply filled in.
 struct ServerOp {
   MsgHeader header;  // opcode, src_rank, req_id of the request
-  std::string meta;
+  std::string args;
   const char* in_data = nullptr;  // request payload
   size_t in_len = 0;
 
   int status = 0;  // reply
-  std::string reply_meta;
+  std::string reply_args;
   char* out_data = nullptr;  // reply payload
   size_t out_len = 0;
 

@@ -17,7 +17,7 @@
 // frame decode_message salvaged is answered EPROTO; a request admit()
 // refuses (what the progress engine refuses before fetching a rendezvous
 // payload) is answered with admit()'s errno; a reply's status is 0 or an
-// errno, an error carries no meta or data, a success's reply frame decodes
+// errno, an error carries no args or data, a success's reply frame decodes
 // and its payload fits one chunk or one readdir page; the store stays within
 // its limit; afterwards the server still answers statfs, and stat("/") on
 // the root's owner.  ASan/UBSan/LSan check memory.
@@ -97,11 +97,11 @@ struct Harness {
   ~Harness() { delete last; }
 
   // Serves one decoded request and checks its reply; returns its status.
-  int serve(const MsgHeader& h, std::string_view meta, const uint8_t* data, size_t len) {
+  int serve(const MsgHeader& h, std::string_view args, const uint8_t* data, size_t len) {
     int admitted = server->admit(h, len);
     auto* op = new ServerOp;
     op->header = h;
-    op->meta.assign(meta.data(), meta.size());
+    op->args.assign(args.data(), args.size());
     op->storage.assign(data, data + len);  // as handle_incoming keeps eager data
     op->in_data = op->storage.data();
     op->in_len = op->storage.size();
@@ -114,7 +114,7 @@ struct Harness {
     if (admitted) FUZZ_CHECK(status == admitted, status);
     FUZZ_CHECK(status >= 0 && status < 4096, status);
     if (status != 0) {
-      FUZZ_CHECK(r->reply_meta.empty(), r->reply_meta.size());
+      FUZZ_CHECK(r->reply_args.empty(), r->reply_args.size());
       FUZZ_CHECK(r->out_len == 0, r->out_len);
     } else {
       // What finish_server_op would send must be a frame its receiver accepts.
@@ -123,11 +123,11 @@ struct Harness {
       rh.src_rank = rank;
       rh.req_id = h.req_id;
       rh.data_len = r->out_len;
-      std::string frame = encode_header(rh, r->reply_meta);
+      std::string frame = encode_header(rh, r->reply_args);
       MsgHeader back;
       std::string_view back_meta;
       FUZZ_CHECK(decode_message(frame.data(), frame.size(), r->out_len, nranks, &back, &back_meta) == 0,
-                 r->reply_meta.size());
+                 r->reply_args.size());
       FUZZ_CHECK(r->out_len <= std::max<uint64_t>(kChunk, kMaxReadDirBytes), r->out_len);
       if (r->out_len) {
         FUZZ_CHECK(r->out_data != nullptr, 0);
@@ -146,16 +146,16 @@ struct Harness {
   // One active message, as Transport::on_am and handle_incoming treat it.
   void deliver(const uint8_t* header, size_t header_len, const uint8_t* data, size_t data_len) {
     MsgHeader h;
-    std::string_view meta;
-    int rc = decode_message(header, header_len, data_len, nranks, &h, &meta);
+    std::string_view args;
+    int rc = decode_message(header, header_len, data_len, nranks, &h, &args);
     if (rc == EBADMSG) return;  // dropped: nobody to answer
     FUZZ_CHECK(rc == 0 || rc == EPROTO, rc);
     FUZZ_CHECK(h.magic == kMsgMagic && h.src_rank >= 0 && h.src_rank < nranks, h.src_rank);
     if (rc == 0) {
       const char* begin = reinterpret_cast<const char*>(header);
-      FUZZ_CHECK(meta.data() == begin + sizeof(MsgHeader), 0);
-      FUZZ_CHECK(meta.size() == h.meta_len && h.meta_len <= kMaxMetaLen, h.meta_len);
-      FUZZ_CHECK(sizeof(MsgHeader) + meta.size() == header_len, header_len);
+      FUZZ_CHECK(args.data() == begin + sizeof(MsgHeader), 0);
+      FUZZ_CHECK(args.size() == h.args_len && h.args_len <= kMaxArgsLen, h.args_len);
+      FUZZ_CHECK(sizeof(MsgHeader) + args.size() == header_len, header_len);
       if (h.flags & kFlagPeerMemory) {
         // Its payload is in another process (the progress engine copies it
         // from a same-host peer, see serve_peer_memory); here only the
@@ -166,10 +166,10 @@ struct Harness {
         return;
       }
       FUZZ_CHECK(h.data_len == data_len, data_len);
-      serve(h, meta, data, data_len);
+      serve(h, args, data, data_len);
     } else {
-      FUZZ_CHECK(h.status == EPROTO && meta.empty() && h.data_len == 0, h.status);
-      FUZZ_CHECK(serve(h, meta, nullptr, 0) == EPROTO, 0);  // its data is dropped
+      FUZZ_CHECK(h.status == EPROTO && args.empty() && h.data_len == 0, h.status);
+      FUZZ_CHECK(serve(h, args, nullptr, 0) == EPROTO, 0);  // its data is dropped
     }
   }
 
@@ -180,9 +180,9 @@ struct Harness {
     FUZZ_CHECK(serve(h, "", nullptr, 0) == 0, 0);
     if (metadata_owner("/", nranks) == rank) {
       h.opcode = static_cast<uint16_t>(Opcode::kStat);
-      std::string meta = Encoder().str("/").take();
+      std::string args = Encoder().str("/").take();
       // The root can be chmod-ed, but never removed or replaced.
-      FUZZ_CHECK(serve(h, meta, nullptr, 0) == 0, 0);
+      FUZZ_CHECK(serve(h, args, nullptr, 0) == 0, 0);
     }
   }
 };
@@ -193,12 +193,12 @@ struct SeedWriter {
   std::string bytes = std::string(1, '\0');  // config 0: one rank, rank 0
   uint64_t req_id = 0;
 
-  SeedWriter& msg(Opcode op, const std::string& meta, const std::string& data = {}) {
+  SeedWriter& msg(Opcode op, const std::string& args, const std::string& data = {}) {
     MsgHeader h;
     h.opcode = static_cast<uint16_t>(op);
     h.req_id = ++req_id;
     h.data_len = data.size();
-    std::string header = encode_header(h, meta);
+    std::string header = encode_header(h, args);
     put16(header.size());
     bytes += header;
     put16(data.size());
@@ -298,8 +298,8 @@ int write_seeds(const char* dir) {
     const uint8_t *header, *data;
     while (in.u16(&hlen) && in.take(hlen, &header) && in.u16(&dlen) && in.take(dlen, &data)) {
       MsgHeader mh;
-      std::string_view meta;
-      if (decode_message(header, hlen, dlen, 1, &mh, &meta) != 0 || h.serve(mh, meta, data, dlen) != 0) {
+      std::string_view args;
+      if (decode_message(header, hlen, dlen, 1, &mh, &args) != 0 || h.serve(mh, args, data, dlen) != 0) {
         std::fprintf(stderr, "seed %s: a request fails\n", name.c_str());
         return 1;
       }

@@ -40,18 +40,18 @@ MsgHeader sample_header() {
 }
 
 // Raw header bytes with the given fields, followed by `body_len` bytes.
-std::string raw_header(uint32_t magic, uint16_t opcode, uint32_t meta_len, size_t body_len) {
+std::string raw_header(uint32_t magic, uint16_t opcode, uint32_t args_len, size_t body_len) {
   MsgHeader h;
   h.magic = magic;
   h.opcode = opcode;
-  h.meta_len = meta_len;
+  h.args_len = args_len;
   std::string out(sizeof(MsgHeader) + body_len, 'm');
   std::memcpy(out.data(), &h, sizeof h);
   return out;
 }
 
-int decode(const std::string& bytes, MsgHeader* h, std::string_view* meta) {
-  return decode_header(bytes.data(), bytes.size(), h, meta);
+int decode(const std::string& bytes, MsgHeader* h, std::string_view* args) {
+  return decode_header(bytes.data(), bytes.size(), h, args);
 }
 
 }  // namespace
@@ -229,35 +229,35 @@ TEST_CASE("Decoder: done() is false with trailing bytes") {
 
 TEST_CASE("encode_header/decode_header round trip") {
   MsgHeader h = sample_header();
-  h.meta_len = 999;  // encode_header must set it from the meta it is given
-  Encoder args;
-  args.str("/dir/file").u64(77);
-  std::string meta = args.take();
-  std::string bytes = encode_header(h, meta);
-  REQUIRE(bytes.size() == sizeof(MsgHeader) + meta.size());
+  h.args_len = 999;  // encode_header must set it from the args it is given
+  Encoder enc;
+  enc.str("/dir/file").u64(77);
+  std::string args = enc.take();
+  std::string bytes = encode_header(h, args);
+  REQUIRE(bytes.size() == sizeof(MsgHeader) + args.size());
 
   ExactBuffer buf(bytes);
   MsgHeader out;
-  std::string_view got_meta;
-  REQUIRE(decode_header(buf.data.get(), buf.size, &out, &got_meta) == 0);
+  std::string_view got_args;
+  REQUIRE(decode_header(buf.data.get(), buf.size, &out, &got_args) == 0);
   CHECK(out.magic == kMsgMagic);
   CHECK(out.opcode == static_cast<uint16_t>(Opcode::kWrite));
   CHECK(out.src_rank == 7);
   CHECK(out.status == -ENOENT);
   CHECK(out.req_id == 0x0123456789abcdefULL);
-  CHECK(out.meta_len == meta.size());
+  CHECK(out.args_len == args.size());
   CHECK(out.data_len == (1ULL << 33));
-  CHECK(got_meta == meta);
-  // The meta view points into the message, right after the header.
-  CHECK(got_meta.data() == buf.data.get() + sizeof(MsgHeader));
+  CHECK(got_args == args);
+  // The args view points into the message, right after the header.
+  CHECK(got_args.data() == buf.data.get() + sizeof(MsgHeader));
 
-  Decoder d(got_meta);
+  Decoder d(got_args);
   CHECK(d.str() == "/dir/file");
   CHECK(d.u64() == 77);
   CHECK(d.done());
 }
 
-TEST_CASE("encode_header/decode_header: empty meta and every opcode") {
+TEST_CASE("encode_header/decode_header: empty args and every opcode") {
   for (uint16_t op = 1; op < static_cast<uint16_t>(Opcode::kCount); ++op) {
     CAPTURE(op);
     MsgHeader h;
@@ -266,68 +266,68 @@ TEST_CASE("encode_header/decode_header: empty meta and every opcode") {
     std::string bytes = encode_header(h, {});
     CHECK(bytes.size() == sizeof(MsgHeader));
     MsgHeader out;
-    std::string_view meta = "sentinel";
-    REQUIRE(decode(bytes, &out, &meta) == 0);
+    std::string_view args = "sentinel";
+    REQUIRE(decode(bytes, &out, &args) == 0);
     CHECK(out.opcode == op);
     CHECK(out.req_id == op);
-    CHECK(out.meta_len == 0);
-    CHECK(meta.empty());
+    CHECK(out.args_len == 0);
+    CHECK(args.empty());
   }
 }
 
-TEST_CASE("decode_header: accepts meta of exactly kMaxMetaLen") {
-  std::string meta(kMaxMetaLen, 'q');
+TEST_CASE("decode_header: accepts args of exactly kMaxArgsLen") {
+  std::string args(kMaxArgsLen, 'q');
   MsgHeader h = sample_header();
-  std::string bytes = encode_header(h, meta);
+  std::string bytes = encode_header(h, args);
   MsgHeader out;
   std::string_view got;
   CHECK(decode(bytes, &out, &got) == 0);
-  CHECK(got.size() == kMaxMetaLen);
+  CHECK(got.size() == kMaxArgsLen);
 }
 
 TEST_CASE("decode_header rejects malformed headers with EPROTO") {
   MsgHeader out;
-  std::string_view meta;
+  std::string_view args;
   const uint16_t write_op = static_cast<uint16_t>(Opcode::kWrite);
 
   SUBCASE("null or too short") {
-    CHECK(decode_header(nullptr, 0, &out, &meta) == EPROTO);
-    CHECK(decode_header(nullptr, sizeof(MsgHeader), &out, &meta) == EPROTO);
+    CHECK(decode_header(nullptr, 0, &out, &args) == EPROTO);
+    CHECK(decode_header(nullptr, sizeof(MsgHeader), &out, &args) == EPROTO);
     std::string good = encode_header(sample_header(), "");
     for (size_t n = 0; n < sizeof(MsgHeader); ++n) {
       CAPTURE(n);
       ExactBuffer buf(std::string_view(good).substr(0, n));
-      CHECK(decode_header(buf.data.get(), n, &out, &meta) == EPROTO);
+      CHECK(decode_header(buf.data.get(), n, &out, &args) == EPROTO);
     }
   }
   SUBCASE("bad magic") {
-    CHECK(decode(raw_header(0, write_op, 0, 0), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic ^ 1, write_op, 0, 0), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(0x534F4CBE, write_op, 0, 0), &out, &meta) == EPROTO);  // byte-swapped
-    CHECK(decode(raw_header(kMsgMagic, write_op, 0, 0), &out, &meta) == 0);       // control
+    CHECK(decode(raw_header(0, write_op, 0, 0), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic ^ 1, write_op, 0, 0), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(0x534F4CBE, write_op, 0, 0), &out, &args) == EPROTO);  // byte-swapped
+    CHECK(decode(raw_header(kMsgMagic, write_op, 0, 0), &out, &args) == 0);       // control
   }
   SUBCASE("opcode 0") {
-    CHECK(decode(raw_header(kMsgMagic, 0, 0, 0), &out, &meta) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, 0, 0, 0), &out, &args) == EPROTO);
   }
   SUBCASE("opcode >= kCount") {
     uint16_t count = static_cast<uint16_t>(Opcode::kCount);
-    CHECK(decode(raw_header(kMsgMagic, count, 0, 0), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, count + 1, 0, 0), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, 0xffff, 0, 0), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, count - 1, 0, 0), &out, &meta) == 0);  // control
+    CHECK(decode(raw_header(kMsgMagic, count, 0, 0), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, count + 1, 0, 0), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, 0xffff, 0, 0), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, count - 1, 0, 0), &out, &args) == 0);  // control
   }
-  SUBCASE("meta_len > kMaxMetaLen, even when the length matches") {
-    uint32_t too_big = static_cast<uint32_t>(kMaxMetaLen + 1);
-    CHECK(decode(raw_header(kMsgMagic, write_op, too_big, too_big), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, write_op, 0xffffffffu, 16), &out, &meta) == EPROTO);
+  SUBCASE("args_len > kMaxArgsLen, even when the length matches") {
+    uint32_t too_big = static_cast<uint32_t>(kMaxArgsLen + 1);
+    CHECK(decode(raw_header(kMsgMagic, write_op, too_big, too_big), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 0xffffffffu, 16), &out, &args) == EPROTO);
   }
   SUBCASE("length mismatch") {
-    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 9), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 11), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, write_op, 0, 1), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, write_op, 1, 0), &out, &meta) == EPROTO);
-    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 10), &out, &meta) == 0);  // control
-    CHECK(meta.size() == 10);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 9), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 11), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 0, 1), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 1, 0), &out, &args) == EPROTO);
+    CHECK(decode(raw_header(kMsgMagic, write_op, 10, 10), &out, &args) == 0);  // control
+    CHECK(args.size() == 10);
   }
 }
 
@@ -337,59 +337,59 @@ TEST_CASE("decode_message: well formed, answerable, or dropped") {
   h.src_rank = 2;
   std::string frame = encode_header(h, "args");
   MsgHeader out;
-  std::string_view meta;
+  std::string_view args;
   auto check_salvaged = [&](const MsgHeader& s) {
     CHECK(s.magic == kMsgMagic);
     CHECK(s.opcode == h.opcode);
     CHECK(s.src_rank == 2);
     CHECK(s.req_id == h.req_id);
     CHECK(s.status == EPROTO);
-    CHECK(s.meta_len == 0);
+    CHECK(s.args_len == 0);
     CHECK(s.data_len == 0);
-    CHECK(meta.empty());
+    CHECK(args.empty());
   };
 
   ExactBuffer good(frame);
-  REQUIRE(decode_message(good.data.get(), good.size, 3, 4, &out, &meta) == 0);
-  CHECK(meta == "args");
+  REQUIRE(decode_message(good.data.get(), good.size, 3, 4, &out, &args) == 0);
+  CHECK(args == "args");
   CHECK(out.status == h.status);  // a reply's status passes untouched
 
-  // Data length disagreeing with the header, truncated or oversized meta,
+  // Data length disagreeing with the header, truncated or oversized args,
   // an unknown opcode: answerable.
-  meta = "x";
-  CHECK(decode_message(good.data.get(), good.size, 2, 4, &out, &meta) == EPROTO);
+  args = "x";
+  CHECK(decode_message(good.data.get(), good.size, 2, 4, &out, &args) == EPROTO);
   check_salvaged(out);
-  meta = "x";
-  CHECK(decode_message(good.data.get(), good.size - 1, 3, 4, &out, &meta) == EPROTO);
+  args = "x";
+  CHECK(decode_message(good.data.get(), good.size - 1, 3, 4, &out, &args) == EPROTO);
   check_salvaged(out);
   std::string longer = frame + "z";
-  meta = "x";
-  CHECK(decode_message(longer.data(), longer.size(), 3, 4, &out, &meta) == EPROTO);
+  args = "x";
+  CHECK(decode_message(longer.data(), longer.size(), 3, 4, &out, &args) == EPROTO);
   check_salvaged(out);
   std::string unknown = frame;
   uint16_t op = 0xbeef;
   std::memcpy(unknown.data() + offsetof(MsgHeader, opcode), &op, 2);
-  meta = "x";
-  CHECK(decode_message(unknown.data(), unknown.size(), 3, 4, &out, &meta) == EPROTO);
+  args = "x";
+  CHECK(decode_message(unknown.data(), unknown.size(), 3, 4, &out, &args) == EPROTO);
   CHECK(out.opcode == 0xbeef);
   CHECK(out.status == EPROTO);
 
   // No sender to answer, or not ours: dropped.
-  CHECK(decode_message(good.data.get(), good.size, 3, 2, &out, &meta) == EBADMSG);  // rank 2 of 2
-  CHECK(decode_message(good.data.get(), good.size - 1, 3, 2, &out, &meta) == EBADMSG);
+  CHECK(decode_message(good.data.get(), good.size, 3, 2, &out, &args) == EBADMSG);  // rank 2 of 2
+  CHECK(decode_message(good.data.get(), good.size - 1, 3, 2, &out, &args) == EBADMSG);
   for (size_t n = 0; n < sizeof(MsgHeader); ++n) {
     CAPTURE(n);
     ExactBuffer cut(std::string_view(frame).substr(0, n));
-    CHECK(decode_message(cut.data.get(), n, 3, 4, &out, &meta) == EBADMSG);
+    CHECK(decode_message(cut.data.get(), n, 3, 4, &out, &args) == EBADMSG);
   }
-  CHECK(decode_message(nullptr, 0, 0, 4, &out, &meta) == EBADMSG);
+  CHECK(decode_message(nullptr, 0, 0, 4, &out, &args) == EBADMSG);
   std::string foreign = frame;
   foreign[3] ^= 1;
-  CHECK(decode_message(foreign.data(), foreign.size(), 3, 4, &out, &meta) == EBADMSG);
+  CHECK(decode_message(foreign.data(), foreign.size(), 3, 4, &out, &args) == EBADMSG);
   MsgHeader negative = h;
   negative.src_rank = -1;
   std::string neg = encode_header(negative, "args");
-  CHECK(decode_message(neg.data(), neg.size(), 3, 4, &out, &meta) == EBADMSG);
+  CHECK(decode_message(neg.data(), neg.size(), 3, 4, &out, &args) == EBADMSG);
 }
 
 TEST_CASE("opcode_name") {
@@ -420,23 +420,23 @@ TEST_CASE("fuzz: random bytes never crash decode_header or Decoder") {
       std::memcpy(&h, bytes.data(), sizeof h);
       h.magic = kMsgMagic;
       h.opcode = static_cast<uint16_t>(1 + rng() % (count + 1));  // sometimes kCount, invalid
-      if (rng() % 2) h.meta_len = static_cast<uint32_t>(len - sizeof(MsgHeader));
+      if (rng() % 2) h.args_len = static_cast<uint32_t>(len - sizeof(MsgHeader));
       std::memcpy(bytes.data(), &h, sizeof h);
     }
     ExactBuffer buf(bytes);
 
     MsgHeader h;
-    std::string_view meta;
-    int rc = decode_header(buf.data.get(), buf.size, &h, &meta);
+    std::string_view args;
+    int rc = decode_header(buf.data.get(), buf.size, &h, &args);
     CHECK((rc == 0 || rc == EPROTO));
     if (rc == 0) {
       ++accepted;
       CHECK(h.magic == kMsgMagic);
       CHECK(h.opcode >= 1);
       CHECK(h.opcode < count);
-      CHECK(h.meta_len <= kMaxMetaLen);
-      CHECK(meta.data() == buf.data.get() + sizeof(MsgHeader));
-      CHECK(meta.size() == buf.size - sizeof(MsgHeader));
+      CHECK(h.args_len <= kMaxArgsLen);
+      CHECK(args.data() == buf.data.get() + sizeof(MsgHeader));
+      CHECK(args.size() == buf.size - sizeof(MsgHeader));
     }
 
     Decoder d(buf.view());

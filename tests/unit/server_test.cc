@@ -33,7 +33,7 @@ uint16_t op_code(Opcode op) { return static_cast<uint16_t>(op); }
 
 struct Reply {
   int status = 0;
-  std::string meta;
+  std::string args;
   std::string data;
   size_t storage_capacity = 0;  // what the server allocated for the reply
 };
@@ -47,7 +47,7 @@ class TestServer {
     server_ = std::make_unique<Server>(rank, nranks, kChunk, std::move(store), [this](ServerOp* op) {
       Reply r;
       r.status = op->status;
-      r.meta = op->reply_meta;
+      r.args = op->reply_args;
       if (op->out_len) r.data.assign(op->out_data, op->out_len);
       r.storage_capacity = op->storage.capacity();
       replies_.push_back(std::move(r));
@@ -57,10 +57,10 @@ class TestServer {
   }
 
   // Serves a request with this header; exactly one reply must come back.
-  Reply send_header(const MsgHeader& header, std::string_view meta, std::string_view payload) {
+  Reply send_header(const MsgHeader& header, std::string_view args, std::string_view payload) {
     auto* op = new ServerOp;
     op->header = header;
-    op->meta = std::string(meta);
+    op->args = std::string(args);
     op->storage.assign(payload.begin(), payload.end());
     op->in_data = op->storage.data();
     op->in_len = op->storage.size();
@@ -71,33 +71,33 @@ class TestServer {
     if (r.status != 0) {
       // An error reply carries nothing the sender might misread.
       CHECK(r.data.empty());
-      CHECK(r.meta.empty());
+      CHECK(r.args.empty());
     }
     // The reply itself must fit the wire format.
-    CHECK(r.meta.size() <= kMaxMetaLen);
+    CHECK(r.args.size() <= kMaxArgsLen);
     return r;
   }
 
-  Reply send(uint16_t opcode, std::string_view meta, std::string_view payload = {}) {
+  Reply send(uint16_t opcode, std::string_view args, std::string_view payload = {}) {
     MsgHeader h;
     h.opcode = opcode;
     h.req_id = ++next_id_;
     h.data_len = payload.size();
-    return send_header(h, meta, payload);
+    return send_header(h, args, payload);
   }
-  Reply send(Opcode op, std::string_view meta, std::string_view payload = {}) {
-    return send(op_code(op), meta, payload);
+  Reply send(Opcode op, std::string_view args, std::string_view payload = {}) {
+    return send(op_code(op), args, payload);
   }
 
   // What the transport does with an active message: decode_message, then the
   // server for anything answerable.  nullopt when the frame is dropped.
   std::optional<Reply> deliver(std::string_view frame, std::string_view data, int nranks = 1) {
     MsgHeader h;
-    std::string_view meta;
-    int err = decode_message(frame.data(), frame.size(), data.size(), nranks, &h, &meta);
+    std::string_view args;
+    int err = decode_message(frame.data(), frame.size(), data.size(), nranks, &h, &args);
     if (err == EBADMSG) return std::nullopt;
     REQUIRE((err == 0 || err == EPROTO));
-    Reply r = send_header(h, meta, err ? std::string_view() : data);
+    Reply r = send_header(h, args, err ? std::string_view() : data);
     if (err) CHECK(r.status == EPROTO);
     return r;
   }
@@ -107,13 +107,13 @@ class TestServer {
     if (metadata_owner("/", nranks()) == rank()) {
       Reply r = send(Opcode::kStat, Encoder().str("/").take());
       REQUIRE(r.status == 0);
-      Decoder d(r.meta);
+      Decoder d(r.args);
       CHECK(decode_attr(d).is_dir());
       CHECK(d.done());
     }
     Reply s = send(Opcode::kStatfs, "");
     REQUIRE(s.status == 0);
-    CHECK(s.meta.size() == 24);
+    CHECK(s.args.size() == 24);
   }
 
   Server& server() { return *server_; }
@@ -156,7 +156,7 @@ std::string insert_meta(std::string_view path, const Attr& a, uint64_t parent = 
 Attr stat_of(TestServer& s, std::string_view path) {
   Reply r = s.send(Opcode::kStat, path_meta(path));
   REQUIRE(r.status == 0);
-  Decoder d(r.meta);
+  Decoder d(r.args);
   return decode_attr(d);
 }
 
@@ -168,7 +168,7 @@ uint64_t populate(TestServer& s) {
   REQUIRE(s.send(Opcode::kOpen, open_meta("/d/u", O_CREAT | O_RDWR)).status == 0);
   Reply r = s.send(Opcode::kOpen, open_meta("/d/f", O_CREAT | O_RDWR));
   REQUIRE(r.status == 0);
-  Decoder d(r.meta);
+  Decoder d(r.args);
   uint64_t id = decode_attr(d).id;
   REQUIRE(s.send(Opcode::kWrite, Encoder().u64(id).u64(0).take(), "hello").status == 0);
   return id;
@@ -176,7 +176,7 @@ uint64_t populate(TestServer& s) {
 
 struct ValidRequest {
   Opcode op;
-  std::string meta;
+  std::string args;
   std::string payload;
   bool path_first;  // the block starts with a string
   int status = 0;   // what a valid request gets
@@ -186,7 +186,7 @@ struct ValidRequest {
 std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
   Reply st = s.send(Opcode::kStat, path_meta("/d/f"));
   REQUIRE(st.status == 0);
-  Decoder d(st.meta);
+  Decoder d(st.args);
   Attr f = decode_attr(d);
   Encoder rename;
   rename.str("/d/r");
@@ -235,7 +235,7 @@ TEST_CASE("server: one valid request per opcode succeeds (the baseline of the te
     CAPTURE(opcode_name(v.op));
     TestServer s;
     populate(s);
-    Reply r = s.send(v.op, v.meta, v.payload);
+    Reply r = s.send(v.op, v.args, v.payload);
     CHECK(r.status == v.status);
   }
 }
@@ -248,26 +248,26 @@ TEST_CASE("server: malformed argument blocks of every opcode get EPROTO, and ser
     TestServer s;
     REQUIRE(populate(s) == id);  // ids are deterministic, so the table fits
 
-    for (size_t n = 0; n < v.meta.size(); ++n) {
+    for (size_t n = 0; n < v.args.size(); ++n) {
       CAPTURE(n);
-      CHECK(s.send(v.op, v.meta.substr(0, n), v.payload).status == EPROTO);
+      CHECK(s.send(v.op, v.args.substr(0, n), v.payload).status == EPROTO);
     }
-    CHECK(s.send(v.op, v.meta + "x", v.payload).status == EPROTO);
-    CHECK(s.send(v.op, v.meta + std::string(8, '\0'), v.payload).status == EPROTO);
+    CHECK(s.send(v.op, v.args + "x", v.payload).status == EPROTO);
+    CHECK(s.send(v.op, v.args + std::string(8, '\0'), v.payload).status == EPROTO);
     if (v.path_first) {
       uint32_t real;
-      std::memcpy(&real, v.meta.data(), 4);
-      for (uint32_t bad : {real + 1, real - 1, static_cast<uint32_t>(v.meta.size()),
+      std::memcpy(&real, v.args.data(), 4);
+      for (uint32_t bad : {real + 1, real - 1, static_cast<uint32_t>(v.args.size()),
                            0x7fffffffu, 0xffffffffu}) {
         CAPTURE(bad);
-        std::string m = v.meta;
+        std::string m = v.args;
         set_u32(m, 0, bad);
         CHECK(s.send(v.op, m, v.payload).status == EPROTO);
       }
     }
     s.expect_serving();
     // None of that changed anything: the valid request still does its job.
-    CHECK(s.send(v.op, v.meta, v.payload).status == v.status);
+    CHECK(s.send(v.op, v.args, v.payload).status == v.status);
     s.expect_serving();
   }
 }
@@ -280,9 +280,9 @@ TEST_CASE("server: payload and opcode must agree") {
     CAPTURE(opcode_name(v.op));
     TestServer s;
     populate(s);
-    CHECK(s.send(v.op, v.meta, "payload on a request that takes none").status == EMSGSIZE);
-    CHECK(s.send(v.op, v.meta, "x").status == EMSGSIZE);
-    CHECK(s.send(v.op, v.meta).status == v.status);
+    CHECK(s.send(v.op, v.args, "payload on a request that takes none").status == EMSGSIZE);
+    CHECK(s.send(v.op, v.args, "x").status == EMSGSIZE);
+    CHECK(s.send(v.op, v.args).status == v.status);
   }
   TestServer s;
   populate(s);
@@ -319,12 +319,12 @@ TEST_CASE("server: random argument blocks and payloads never break a server") {
     TestServer s;
     uint64_t id = populate(s);
     for (int iter = 0; iter < 300; ++iter) {
-      std::string meta(rng() % 80, '\0');
-      for (auto& c : meta) c = static_cast<char>(rng());
-      if (iter % 3 == 0) meta = path_meta("/d/f") + meta.substr(0, rng() % 24);  // plausible start
-      if (iter % 3 == 1 && meta.size() >= 8) std::memcpy(meta.data(), &id, 8);
+      std::string args(rng() % 80, '\0');
+      for (auto& c : args) c = static_cast<char>(rng());
+      if (iter % 3 == 0) args = path_meta("/d/f") + args.substr(0, rng() % 24);  // plausible start
+      if (iter % 3 == 1 && args.size() >= 8) std::memcpy(args.data(), &id, 8);
       std::string payload(rng() % 4 == 0 ? rng() % (2 * kChunk) : 0, 'p');
-      Reply r = s.send(op, meta, payload);
+      Reply r = s.send(op, args, payload);
       if (r.status != 0) CHECK(kServerErrnos.count(r.status) == 1);
       CHECK(s.store().used() <= kMemoryLimit);
       CHECK(r.data.size() <= std::max<uint64_t>(kChunk, kMaxReadDirBytes));
@@ -393,7 +393,7 @@ TEST_CASE("server: sizes past off_t are refused") {
           EINVAL);
   }
   Reply st = s.send(Opcode::kStat, path_meta("/d/f"));
-  Decoder d(st.meta);
+  Decoder d(st.args);
   CHECK(decode_attr(d).size == 0);  // close_update not yet applied; nothing absurd stored
   CHECK(s.send(Opcode::kTruncate, Encoder().str("/d/f").u64(kMaxFileSize).take()).status == 0);
   CHECK(s.send(Opcode::kTruncateData, Encoder().u64(id).u64(kMaxFileSize).take()).status == 0);
@@ -415,7 +415,7 @@ TEST_CASE("server: readdir page sizes are bounded") {
     Reply r = readdir(max);
     REQUIRE(r.status == 0);
     CHECK(r.data.size() <= max);
-    CHECK(r.meta == std::string("\0", 1));  // all three entries fit: no more
+    CHECK(r.args == std::string("\0", 1));  // all three entries fit: no more
   }
   s.expect_serving();
 }
@@ -459,7 +459,7 @@ TEST_CASE("server: paths must be absolute, normalised, NUL-free and at most PATH
   }
   // Nothing of that landed in the table.
   Reply r = s.send(Opcode::kStatfs, "");
-  Decoder d(r.meta);
+  Decoder d(r.args);
   d.u64();
   d.u64();
   CHECK(d.u64() == 5);  // "/", /d, /d/e, /d/f, /d/u
@@ -498,7 +498,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
   TestServer s;
   Reply root = s.send(Opcode::kStat, path_meta("/"));
   REQUIRE(root.status == 0);
-  Decoder d(root.meta);
+  Decoder d(root.args);
   Attr ra = decode_attr(d);
   CHECK(s.send(Opcode::kRenameRemove, Encoder().str("/").u64(ra.id).take()).status == EBUSY);
   Encoder onto_root;
@@ -536,18 +536,18 @@ TEST_CASE("server: a repeated rename insert answers with a complete reply") {
   TestServer s;
   populate(s);
   Reply st = s.send(Opcode::kStat, path_meta("/d/f"));
-  Decoder d(st.meta);
+  Decoder d(st.args);
   Attr f = decode_attr(d);
   Encoder e;
   e.str("/d/r");
   encode_attr(e, f);
   e.u64(0);  // parent id 0: never fenced
-  std::string meta = e.take();
+  std::string args = e.take();
   for (int attempt = 0; attempt < 2; ++attempt) {
     CAPTURE(attempt);
-    Reply r = s.send(Opcode::kRenameInsert, meta);
+    Reply r = s.send(Opcode::kRenameInsert, args);
     REQUIRE(r.status == 0);
-    Decoder rd(r.meta);
+    Decoder rd(r.args);
     CHECK(rd.u8() == 0);  // nothing was replaced
     rd.u64();
     rd.u64();
@@ -562,7 +562,7 @@ TEST_CASE("server: no entry is created under a fenced directory") {
   const uint64_t e = stat_of(s, "/d/e").id;
   Reply f = s.send(Opcode::kFenceDir, id_meta("/d/e", e));
   REQUIRE(f.status == 0);
-  CHECK(f.meta == Encoder().u8(0).take());  // empty: fenced
+  CHECK(f.args == Encoder().u8(0).take());  // empty: fenced
   const std::string into_e = insert_meta("/d/e/u", stat_of(s, "/d/u"), e);
   auto refused = [&] {
     CHECK(s.send(Opcode::kOpen, open_meta("/d/e/x", O_CREAT | O_RDWR, e)).status == ESTALE);
@@ -584,7 +584,7 @@ TEST_CASE("server: no entry is created under a fenced directory") {
   // With an entry under it, a directory is not fenced.
   f = s.send(Opcode::kFenceDir, id_meta("/d/e", e));
   REQUIRE(f.status == 0);
-  CHECK(f.meta == Encoder().u8(1).take());
+  CHECK(f.args == Encoder().u8(1).take());
   CHECK(s.send(Opcode::kOpen, open_meta("/d/e/z", O_CREAT | O_RDWR, e)).status == 0);
   s.expect_serving();
 }
@@ -683,7 +683,7 @@ TEST_CASE("server: whole frames through decode_message, as the transport deliver
       g.src_rank = static_cast<int32_t>(rng() % 3);
       g.status = 0;
       g.opcode = static_cast<uint16_t>(rng() % (op_code(Opcode::kCount) + 1));
-      if (rng() % 2) g.meta_len = static_cast<uint32_t>(frame.size() - sizeof g);
+      if (rng() % 2) g.args_len = static_cast<uint32_t>(frame.size() - sizeof g);
       g.data_len = rng() % 3;
       std::memcpy(frame.data(), &g, sizeof g);
     }
