@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "api/instance.h"
-#include "benchfs/benchfs.h"
+#include "api/public_api.h"
 #include "common/path.h"
 
 namespace benchfs {

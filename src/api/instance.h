@@ -11,7 +11,8 @@
 
 #include "client/client.h"
 #include "common/config.h"
-#include "server/progress.h"
+#include "engine/engine.h"
+#include "server/server.h"
 
 namespace benchfs {
 
@@ -21,7 +22,9 @@ struct Instance {
   int rank = 0;
   int size = 0;
   std::string job_tag;  // names this job's backing directories
-  std::unique_ptr<ProgressEngine> engine;
+  // The engine serves requests with the server: it goes first.
+  std::unique_ptr<Server> server;
+  std::unique_ptr<Engine> engine;
   std::unique_ptr<Client> client;
 
   std::mutex fd_mutex;

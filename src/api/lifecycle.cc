@@ -12,11 +12,11 @@
 #include <thread>
 
 #include "api/instance.h"
-#include "benchfs/benchfs.h"
+#include "api/public_api.h"
 #include "common/log.h"
 #include "common/placement.h"
 #include "rpc/transport.h"
-#include "server/stats.h"
+#include "engine/stats.h"
 #include "store/chunk_store.h"
 
 namespace benchfs {
@@ -120,14 +120,16 @@ int init(MPI_Comm user_comm) {
     store->destroy(false);
     return fail(e);
   }
-  ChunkStore* store_ptr = store.get();
-  inst->engine = std::make_unique<ProgressEngine>(inst->config, std::move(transport),
-                                                  std::move(store));
+  inst->server = std::make_unique<Server>(inst->rank, inst->size, inst->config.chunk_size,
+                                          std::move(store));
+  inst->server->create_root();
+  inst->engine = std::make_unique<Engine>(inst->config, std::move(transport), *inst->server);
   err = inst->engine->start();
   if (agree(err, inst->comm)) {
     inst->engine->stop();
-    store_ptr->destroy(false);
     inst->engine.reset();
+    inst->server->store().destroy(false);
+    inst->server.reset();
     return fail(err ? err : EIO);
   }
   mode_t mask = umask(022);
@@ -257,11 +259,12 @@ int finalize() {
   inst.engine->close_endpoints();  // peers still progress: flush (bounded)
   if (!finalized && all_here) all_here = wait_for_all(inst);
   inst.engine->stop();
-  inst.engine->server().store().destroy(inst.config.keep);
+  inst.server->store().destroy(inst.config.keep);
   // The job directory goes with the last rank directory in it.
   if (!inst.config.keep) ::rmdir(job_directory(inst.config, inst.job_tag).c_str());
   inst.client.reset();
   inst.engine.reset();
+  inst.server.reset();
   // With a rank lost, a barrier request is still pending on the
   // communicator: it is left to MPI_Finalize rather than freed.
   if (!finalized && all_here) MPI_Comm_free(&inst.comm);

@@ -14,7 +14,6 @@
 #include "common/path.h"
 #include "common/placement.h"
 #include "common/striping.h"
-#include "server/progress.h"
 
 namespace benchfs {
 
@@ -27,46 +26,25 @@ void raise_to(std::atomic<uint64_t>& v, uint64_t x) {
 }
 }  // namespace
 
-bool OpenFile::DirectFile::live() const {
-  if (memfd) {
-    int seals = ::fcntl(fd, F_GET_SEALS);
-    return seals >= 0 && !(seals & F_SEAL_SEAL);
-  }
-  struct stat st;
-  return ::fstat(fd, &st) == 0 && st.st_nlink > 0;
-}
-
-OpenFile::DirectFile::~DirectFile() {
-  if (fd >= 0) ::close(fd);
-  if (held) held->fetch_sub(1);
-}
-
 namespace {
 constexpr size_t kMaxRememberedDirs = 4096;
 
-int quarter_of_fd_limit() {
-  rlimit l{};
-  if (getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
-  rlim_t cur = l.rlim_cur == RLIM_INFINITY ? 1 << 20 : l.rlim_cur;
-  return static_cast<int>(std::min<rlim_t>(cur / 4, 1 << 18));
-}
 }  // namespace
 
-Client::Client(ProgressEngine& engine, const Config& config, mode_t umask)
-    : engine_(engine), config_(config), rank_(engine.rank()), nranks_(engine.size()),
+Client::Client(Runtime& runtime, const Config& config, mode_t umask)
+    : runtime_(runtime), config_(config), rank_(runtime.rank()), nranks_(runtime.size()),
       umask_(umask),
       // Peers are asked only if this rank's own store could answer: a job's
       // ranks share BENCHFS_BACKEND and BENCHFS_DIR, so otherwise every
       // open file would cost a refused request per server.
-      direct_io_(config.direct_io && engine.server().store().offers_backing_files()),
-      max_direct_fds_(quarter_of_fd_limit()) {}
+      direct_io_(runtime, config.direct_io && runtime.offers_backing_files()) {}
 
 int Client::metadata_owner_of(const std::string& path) const {
   return metadata_owner(path, nranks_);
 }
 
 int Client::run(Call* calls, size_t n) {
-  engine_.execute(calls, n, config_.window);
+  runtime_.execute(calls, n, config_.window);
   for (size_t i = 0; i < n; ++i)
     if (calls[i].status) return calls[i].status;
   return 0;
@@ -261,56 +239,6 @@ int Client::fstat(OpenFile& f, Attr* attr) {
 // left, or, a memory file (which never has links), is sealed: it is
 // dropped and the current one asked for, so a write ordered after the
 // removal lands in the file the server keeps.
-std::shared_ptr<OpenFile::DirectFile> Client::direct_file(OpenFile& f, int rank, bool create) {
-  Transport& t = engine_.transport();
-  if (!direct_io_ || rank == rank_ || !t.direct(rank)) return nullptr;
-  std::lock_guard<std::mutex> lock(f.direct_mutex);
-  auto it = f.direct.find(rank);
-  if (it != f.direct.end()) {
-    if (!it->second) return nullptr;  // that server offers none
-    if (it->second->live()) return it->second;
-    f.direct.erase(it);
-  }
-  Call c;
-  c.target = rank;
-  c.op = Opcode::kOpenData;
-  c.args = Encoder().u64(f.id).u8(create ? 1 : 0).take();
-  int err = run_one(c);
-  if (err == EOPNOTSUPP) f.direct[rank] = nullptr;
-  // ENOENT (nothing stored there: a hole) or a failed server: requests
-  // read the hole or report the failure.
-  if (err) return nullptr;
-  Decoder d(c.reply_args);
-  int remote_fd = static_cast<int>(d.u32());
-  uint64_t dev = d.u64(), ino = d.u64();
-  if (!d.done()) return nullptr;
-  // Over the budget (many files open at once): requests, until some close.
-  if (direct_fds_->fetch_add(1) >= max_direct_fds_) {
-    direct_fds_->fetch_sub(1);
-    return nullptr;
-  }
-  auto file = std::make_shared<OpenFile::DirectFile>();
-  file->held = direct_fds_;
-  file->fd = t.take_peer_fd(rank, remote_fd);
-  if (file->fd < 0) {
-    // Not permitted or not supported (kernel before 5.6): requests only.
-    if (errno == EPERM || errno == ENOSYS) f.direct[rank] = nullptr;
-    return nullptr;
-  }
-  // The server may have removed that file since it replied and given its
-  // descriptor number to another: only the file it named will do.
-  struct stat st;
-  if (::fstat(file->fd, &st) != 0 || static_cast<uint64_t>(st.st_dev) != dev ||
-      static_cast<uint64_t>(st.st_ino) != ino)
-    return nullptr;
-  // No links from the start: a memory file (or a tmpfs file removed since
-  // the reply, which live() then finds sealed as every tmpfs file is).
-  file->memfd = st.st_nlink == 0;
-  if (!file->live()) return nullptr;
-  f.direct[rank] = file;
-  return file;
-}
-
 int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, size_t* done) {
   *done = 0;
   if (len == 0) return 0;
@@ -324,9 +252,9 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
   for (size_t i = 0; i < pieces.size(); ++i) {
     const ChunkPiece& p = pieces[i];
     int owner = chunk_owner(f.id, p.index, nranks_);
-    if (auto file = direct_file(f, owner, true)) {
+    if (auto file = direct_io_.file(f.direct, f.id, owner, true)) {
       direct[i] = pwrite_full(file->fd, data + p.buffer_offset, p.length, p.file_offset);
-      engine_.count_direct(direct[i] > 0 ? static_cast<uint64_t>(direct[i]) : 0);
+      runtime_.count_direct(direct[i] > 0 ? static_cast<uint64_t>(direct[i]) : 0);
       continue;
     }
     call_of[i] = calls.size();
@@ -395,10 +323,10 @@ int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* d
   calls.reserve(pieces.size());
   for (const ChunkPiece& p : pieces) {
     int owner = chunk_owner(f.id, p.index, nranks_);
-    if (auto file = direct_file(f, owner, false)) {
+    if (auto file = direct_io_.file(f.direct, f.id, owner, false)) {
       int64_t r = pread_full(file->fd, out + p.buffer_offset, p.length, p.file_offset);
       if (r < 0) return static_cast<int>(-r);
-      engine_.count_direct(p.length);
+      runtime_.count_direct(p.length);
       continue;
     }
     Call& c = calls.emplace_back();

@@ -18,11 +18,11 @@
 
 #include "common/attr.h"
 #include "common/config.h"
-#include "rpc/call.h"
+#include "client/direct_io.h"
+#include "engine/call.h"
+#include "engine/runtime.h"
 
 namespace benchfs {
-
-class ProgressEngine;
 
 // The client's state of one open file.
 struct OpenFile {
@@ -41,19 +41,8 @@ struct OpenFile {
   // Largest size this client knows of (from open, stat or its own writes).
   std::atomic<uint64_t> known_size{0};
 
-  // Same-host direct I/O (Client::direct_file): per server rank, this
-  // process's copy of that server's backing-file descriptor for the file,
-  // or null where the server offers none (then requests go to it).
-  struct DirectFile {
-    int fd = -1;
-    bool memfd = false;  // a memory file (memory backend), not a tmpfs file
-    // False once the server removed the file (then ask for the current one).
-    bool live() const;
-    std::shared_ptr<std::atomic<int>> held;  // the client's count of such fds
-    ~DirectFile();
-  };
-  std::mutex direct_mutex;
-  std::unordered_map<int, std::shared_ptr<DirectFile>> direct;
+  // Same-host direct I/O (client/direct_io.h).
+  DirectFiles direct;
 };
 
 // A directory being listed: pages of entries fetched from one server after
@@ -84,7 +73,7 @@ struct FsStats {
 
 class Client {
  public:
-  Client(ProgressEngine& engine, const Config& config, mode_t umask);
+  Client(Runtime& runtime, const Config& config, mode_t umask);
 
   // Opens (and with O_CREAT creates) a file, or a directory for reading.
   // O_DIRECTORY never truncates; a directory with O_CREAT or O_TRUNC is EISDIR.
@@ -142,10 +131,6 @@ class Client {
   template <typename Send>
   int create_in_parent(const std::string& path, Send&& send);
   int report_written(OpenFile& file);
-  // The backing file that server `rank` keeps for the file, opened in this
-  // process, when that server is on this host and keeps it on tmpfs or
-  // ramfs; else null (send requests instead).  Created there if `create`.
-  std::shared_ptr<OpenFile::DirectFile> direct_file(OpenFile& file, int rank, bool create);
   // Sends one `op` call with `args` to every server; the replies are in *calls.
   int call_every_server(Opcode op, const std::string& args, std::vector<Call>* calls);
   // Fences directory `path` with id `id` on every server (see
@@ -164,16 +149,12 @@ class Client {
   int for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, uint64_t arg,
                             bool with_arg);
 
-  ProgressEngine& engine_;
+  Runtime& runtime_;
   Config config_;
   int rank_;
   int nranks_;
   mode_t umask_;
-  bool direct_io_;  // same-host direct I/O may be offered (see direct_file)
-  // Descriptors direct I/O holds in this process, and the most it may: a
-  // quarter of RLIMIT_NOFILE, the rest is the application's.
-  std::shared_ptr<std::atomic<int>> direct_fds_ = std::make_shared<std::atomic<int>>(0);
-  int max_direct_fds_;
+  DirectIo direct_io_;
   // Directory path -> id, for the parents of creates (parent_dir_id).  A
   // stale entry costs a retry, never a wrong result: the servers refuse a
   // create under a removed directory's id.

@@ -5,12 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
-#include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -41,18 +37,6 @@ void recv_complete(void* request, ucs_status_t status, size_t, void* user_data) 
   ctx->done(status == UCS_OK ? 0 : ucs_to_errno(status));
   delete ctx;
   ucp_request_free(request);
-}
-
-// Identifies the running kernel: the host name and the boot id, so that two
-// containers with one name on different machines differ.
-uint64_t host_id() {
-  char name[256] = {};
-  gethostname(name, sizeof name - 1);
-  std::string id = name;
-  std::ifstream boot("/proc/sys/kernel/random/boot_id");
-  std::string line;
-  if (std::getline(boot, line)) id += line;
-  return std::hash<std::string>{}(id);
 }
 
 }  // namespace
@@ -98,8 +82,6 @@ Transport::~Transport() {
   inbox_.clear();
   if (worker_) ucp_worker_destroy(worker_);
   if (context_) ucp_cleanup(context_);
-  for (const Peer& p : peers_)
-    if (p.wake_fd >= 0) ::close(p.wake_fd);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -192,35 +174,7 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout)
   addresses_.resize(size_);
   for (int r = 0; r < size_; ++r) addresses_[r].assign(all.data() + displs[r], lens[r]);
 
-  // Which peers share this host (kernel), their pids, and whether this
-  // rank may copy from their memory: each rank reads a known word of the
-  // next rank on its host, and direct copies are on only if all could.
-  static const uint64_t probe_word = kMsgMagic;
-  HostId me{host_id(), static_cast<int64_t>(getpid()),
-            reinterpret_cast<uint64_t>(&probe_word), wake_fd_};
-  std::vector<HostId> ids(size_);
-  MPI_Allgather(&me, sizeof me, MPI_BYTE, ids.data(), sizeof me, MPI_BYTE, comm);
-  peers_.resize(size_);
-  for (int r = 0; r < size_; ++r) {
-    peers_[r].same_host = ids[r].host == me.host;
-    peers_[r].pid = static_cast<pid_t>(ids[r].pid);
-    peers_[r].wake_fd_number = static_cast<int>(ids[r].wake_fd);
-  }
-  int can_copy = 1;
-  for (int k = 1; k < size_; ++k) {
-    int r = (rank_ + k) % size_;
-    if (!peers_[r].same_host) continue;
-    uint64_t word = 0;
-    can_copy = pull(r, ids[r].probe_addr, &word, sizeof word) == 0 && word == kMsgMagic;
-    if (!can_copy)
-      log().info("cannot read rank {}'s memory (cross-memory attach): same-host payloads go "
-                 "through UCX",
-                 r);
-    break;
-  }
-  int all_can_copy = 0;
-  MPI_Allreduce(&can_copy, &all_can_copy, 1, MPI_INT, MPI_MIN, comm);
-  direct_ = all_can_copy != 0;
+  same_host_.exchange(comm, rank_, wake_fd_);
   endpoints_.assign(size_, nullptr);
   down_until_.assign(size_, Clock::time_point{});
   down_err_.assign(size_, 0);
@@ -270,78 +224,10 @@ void Transport::mark_down(int dest, int err, bool close) {
 void Transport::mark_up(int dest) { down_err_[dest] = 0; }
 
 bool Transport::peer_gone(int dest) {
-  const Peer& p = peers_[dest];
-  if (!p.same_host || p.pid <= 0) return false;
-  bool gone = ::kill(p.pid, 0) != 0 && errno == ESRCH;
-  if (!gone) {
-    // A process that exited but is not yet reaped still answers kill().
-    std::ifstream in("/proc/" + std::to_string(p.pid) + "/stat");
-    std::string line;
-    if (std::getline(in, line)) {
-      auto paren = line.rfind(')');
-      gone = paren != std::string::npos && paren + 2 < line.size() &&
-             (line[paren + 2] == 'Z' || line[paren + 2] == 'X');
-    } else {
-      gone = true;
-    }
-  }
-  if (!gone) return false;
-  log().error("rank {} (pid {}) has exited", dest, p.pid);
+  if (!same_host_.exited(dest)) return false;
+  log().error("rank {} has exited", dest);
   fail_peer(dest);
   return true;
-}
-
-namespace {
-// One process_vm_readv/writev, repeated over partial transfers.
-int copy_peer(pid_t pid, bool to_peer, void* local, uint64_t remote, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    iovec l{static_cast<char*>(local) + done, len - done};
-    iovec r{reinterpret_cast<void*>(remote + done), len - done};
-    ssize_t n = to_peer ? process_vm_writev(pid, &l, 1, &r, 1, 0)
-                        : process_vm_readv(pid, &l, 1, &r, 1, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return EFAULT;
-    done += static_cast<size_t>(n);
-  }
-  return 0;
-}
-}  // namespace
-
-int Transport::take_peer_fd(int src, int fd) const {
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, peers_[src].pid, 0));
-  if (pidfd < 0) return -1;
-  int dup = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-  int err = errno;
-  ::close(pidfd);
-  errno = err;
-  return dup;
-}
-
-void Transport::poke(int dest) {
-  Peer& p = peers_[dest];
-  if (p.wake_fd == -1) {
-    int fd = take_peer_fd(dest, p.wake_fd_number);
-    p.wake_fd = fd >= 0 ? fd : -2;
-    if (fd < 0)
-      log().info("cannot wake rank {}'s progress thread ({}): late requests to it wait for "
-                 "its next check",
-                 dest, std::strerror(errno));
-  }
-  if (p.wake_fd < 0) return;
-  uint64_t one = 1;
-  (void)!::write(p.wake_fd, &one, sizeof one);
-}
-
-int Transport::pull(int src, uint64_t addr, void* buf, size_t len) {
-  return copy_peer(peers_[src].pid, false, buf, addr, len);
-}
-
-int Transport::push(int dest, const void* buf, size_t len, uint64_t addr) {
-  return copy_peer(peers_[dest].pid, true, const_cast<void*>(buf), addr, len);
 }
 
 void Transport::fail_peer(int dest) {
@@ -407,7 +293,7 @@ ucp_ep_h Transport::endpoint(int dest) {
   // a caller's buffer for them (payloads are copied or left in place), since
   // without peer error handling nothing could make it give one back.  Other
   // peers keep UCX's own detection.
-  ep.err_mode = direct(dest) ? UCP_ERR_HANDLING_MODE_NONE : UCP_ERR_HANDLING_MODE_PEER;
+  ep.err_mode = same_host_.direct(dest) ? UCP_ERR_HANDLING_MODE_NONE : UCP_ERR_HANDLING_MODE_PEER;
   ep.err_handler.cb = on_ep_error;
   ep.err_handler.arg = &ep_error_contexts_[dest];
   ucs_status_t st = ucp_ep_create(worker_, &ep, &endpoints_[dest]);
@@ -433,7 +319,7 @@ void Transport::send(int dest, bool reply, const MsgHeader& header, std::string_
     return;
   }
   auto* ctx = new SendContext{encode_header(header, args), {}, std::move(done)};
-  if (len && direct(dest)) {
+  if (len && same_host_.direct(dest)) {
     ctx->payload.assign(static_cast<const char*>(data), len);
     data = ctx->payload.data();
   }

@@ -3,14 +3,17 @@
 // Messages are UCP active messages: AM id kRequestAm carries requests to a
 // server, kReplyAm carries replies back.  Worker addresses are exchanged with
 // one MPI_Allgather at init; endpoints are created on first use, so a job of
-// N ranks never builds N^2 endpoints up front.  Everything except init()
-// runs on the progress thread only (the worker is single-threaded).
+// N ranks never builds N^2 endpoints up front.  The worker is
+// single-threaded: everything except init() runs on the thread that holds
+// the engine's driver seat (engine/engine.h), the progress thread or a
+// client thread driving its own calls.
 //
 // Peers on the same host are reached through shared memory, which in UCX
 // 1.13 has no peer failure detection: their exit is found by peer_gone().
+// What else a same-host peer allows is in same_host().
 //
 // Peer health: a peer whose endpoint failed (UCX error callback) or that the
-// progress engine found unresponsive (a call timed out) is "down" for a
+// engine found unresponsive (a call timed out) is "down" for a
 // while: its endpoint is force-closed, which is the only way UCX 1.13 gives
 // back the buffers of sends it still holds (ucp_request_cancel cancels only
 // tag receives), and every send to it fails at once with the error that put
@@ -30,6 +33,7 @@
 #include <vector>
 
 #include "rpc/message.h"
+#include "rpc/same_host.h"
 
 namespace benchfs {
 
@@ -63,16 +67,9 @@ class Transport {
   // An eventfd that wakes this rank's progress thread: written by its own
   // threads, and by same-host peers through poke().
   int wake_fd() const { return wake_fd_; }
-  // A duplicate of descriptor `fd` of direct() peer `src`'s process
-  // (pidfd_getfd), or -1 with errno set (EPERM: not permitted; ENOSYS:
-  // kernel before 5.6; EBADF: no such descriptor there).  Any thread.
-  int take_peer_fd(int src, int fd) const;
-  // Wakes the progress thread of direct() peer `dest` (writes its wake_fd
-  // through a duplicate taken with take_peer_fd on first use).  For a
-  // request the peer has not taken: its application may have stopped
-  // calling while its progress thread sleeps unarmed (ProgressEngine's
-  // watch).  Driver thread only.
-  void poke(int dest);
+  // The ranks that share this host, and what that allows beyond UCX.
+  SameHost& same_host() { return same_host_; }
+  const SameHost& same_host() const { return same_host_; }
 
   // True if the worker has nothing pending and the caller may sleep on
   // event_fd() until UCX has work.
@@ -115,22 +112,6 @@ class Transport {
   // false, UCX reports their failures itself.
   bool peer_gone(int dest);
 
-  // True if payloads to and from `dest` may be copied between the two
-  // processes' memories (same host, cross-memory attach permitted).  Then
-  // send() copies any payload it is given, so UCX never holds the caller's
-  // buffer for such a peer.
-  // Ranks of the job on this host, this one included.
-  unsigned ranks_on_host() const {
-    unsigned n = 0;
-    for (const Peer& p : peers_) n += p.same_host;
-    return n;
-  }
-  bool direct(int dest) const { return direct_ && peers_[dest].same_host; }
-  // Copies len bytes from address addr in rank src's memory into buf, or
-  // from buf to addr in rank dest's memory.  0 or an errno (ESRCH: it exited;
-  // EFAULT: the range is not mapped there; EPERM: not permitted).
-  int pull(int src, uint64_t addr, void* buf, size_t len);
-  int push(int dest, const void* buf, size_t len, uint64_t addr);
   // 0 if `dest` may be sent to, else the errno it is down with.
   int peer_error(int dest) const;
 
@@ -170,20 +151,7 @@ class Transport {
   std::vector<std::string> addresses_;  // every rank's worker address
   std::vector<ucp_ep_h> endpoints_;     // created on first use
   int wake_fd_ = -1;
-  struct Peer {
-    bool same_host = false;
-    pid_t pid = 0;
-    int wake_fd_number = -1;  // in the peer's process
-    int wake_fd = -1;         // our duplicate of it; -2: could not take one
-  };
-  std::vector<Peer> peers_;
-  bool direct_ = false;
-  struct HostId {
-    uint64_t host;
-    int64_t pid;
-    uint64_t probe_addr;
-    int64_t wake_fd;
-  };
+  SameHost same_host_;
   std::vector<Clock::time_point> down_until_;  // a peer is down until then
   std::vector<int> down_err_;                  // ... with this errno (0: up)
   std::vector<ucp_ep_h> doomed_;               // to force-close after progress

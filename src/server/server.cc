@@ -11,17 +11,8 @@
 
 namespace benchfs {
 
-
-char* ServerOp::reply_buffer(size_t len) {
-  if (local && local->recv_buf && len <= local->recv_cap) return static_cast<char*>(local->recv_buf);
-  storage.resize(len);
-  return storage.data();
-}
-
-Server::Server(int rank, int nranks, uint64_t chunk_size, std::unique_ptr<ChunkStore> store,
-               Finish finish)
-    : rank_(rank), nranks_(nranks), chunk_size_(chunk_size), store_(std::move(store)),
-      finish_(std::move(finish)) {}
+Server::Server(int rank, int nranks, uint64_t chunk_size, std::unique_ptr<ChunkStore> store)
+    : rank_(rank), nranks_(nranks), chunk_size_(chunk_size), store_(std::move(store)) {}
 
 void Server::create_root() {
   if (metadata_owner("/", nranks_) != rank_) return;

@@ -1,5 +1,7 @@
 // Request handlers of one rank's server: metadata it owns and chunks it
-// stores.  Runs on the progress thread only.
+// stores.  The engine (engine/engine.h) hands it requests and takes its
+// replies, always from the thread in its driver seat (the progress thread
+// or a client thread driving its own calls), one at a time.
 #pragma once
 
 #include <functional>
@@ -7,59 +9,38 @@
 #include <string>
 #include <vector>
 
-#include "rpc/call.h"
+#include "engine/service.h"
 #include "rpc/message.h"
 #include "store/chunk_store.h"
 #include "store/metadata_table.h"
 
 namespace benchfs {
 
-// One request being served.  The progress engine creates it (from a UCX
-// message or, for the caller's own rank, straight from the client's Call)
-// and the server hands it back through `finish` with the reply filled in.
-struct ServerOp {
-  MsgHeader header;  // opcode, src_rank, req_id of the request
-  std::string args;
-  const char* in_data = nullptr;  // request payload
-  size_t in_len = 0;
-
-  int status = 0;  // reply
-  std::string reply_args;
-  char* out_data = nullptr;  // reply payload
-  size_t out_len = 0;
-
-  Bytes storage;  // owns payload bytes when they are not the client's
-  Call* local = nullptr;      // the caller's Call when it is on this rank
-
-  Opcode opcode() const { return static_cast<Opcode>(header.opcode); }
-  // Buffer for a reply payload of len bytes: the local caller's own buffer
-  // when it fits (no copy), else storage.
-  char* reply_buffer(size_t len);
-};
-
-class Server {
+class Server final : public Service {
  public:
-  using Finish = std::function<void(ServerOp*)>;
-
-  Server(int rank, int nranks, uint64_t chunk_size, std::unique_ptr<ChunkStore> store,
-         Finish finish);
+  Server(int rank, int nranks, uint64_t chunk_size, std::unique_ptr<ChunkStore> store);
 
   // Creates "/" if this rank owns it.
   void create_root();
   // Serves one request and replies exactly once through `finish`, with an
   // errno for a malformed one (see docs/reliability.md).
-  void handle(ServerOp* op);
+  void handle(ServerOp* op) override;
   // Whether a request with this header and payload size may be served: 0,
   // EPROTO (marked malformed by decode_message, nonzero status or unknown
   // opcode) or EMSGSIZE (more payload than its opcode can carry).  handle()
-  // checks it; the progress engine also asks before it fetches a rendezvous
+  // checks it; the engine also asks before it fetches a rendezvous
   // payload, so a garbage header cannot make the server allocate what it
   // declares.
-  int admit(const MsgHeader& header, size_t payload_len) const;
+  int admit(const MsgHeader& header, size_t payload_len) const override;
+  void set_finish(Finish finish) override { finish_ = std::move(finish); }
+  int event_fd() const override { return store_->event_fd(); }
+  unsigned poll() override { return store_->poll(); }
+  void set_owner_thread() override { store_->set_owner_thread(); }
+  bool offers_backing_files() const override { return store_->offers_backing_files(); }
 
   ChunkStore& store() { return *store_; }
   MetadataTable& metadata() { return table_; }
-  uint64_t served(Opcode op) const { return served_[static_cast<size_t>(op)]; }
+  uint64_t served(Opcode op) const override { return served_[static_cast<size_t>(op)]; }
 
  private:
   void reply(ServerOp* op, int status);

@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/config.h"
 #include "common/log.h"
+#include "store/memory_chunk_store.h"
+#include "store/uring_chunk_store.h"
 
 namespace benchfs {
 
@@ -27,6 +30,24 @@ int name_backing_file(int file, int* fd, uint64_t* dev, uint64_t* ino) {
   *dev = static_cast<uint64_t>(st.st_dev);
   *ino = static_cast<uint64_t>(st.st_ino);
   return 0;
+}
+
+std::string job_directory(const Config& config, const std::string& job_tag) {
+  return config.dir + "/benchfs-" + job_tag;
+}
+
+std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank,
+                                             const std::string& job_tag, std::string* error) {
+  if (config.backend == "memory")
+    return std::make_unique<MemoryChunkStore>(config.chunk_size, config.memory_limit);
+  auto store = std::make_unique<UringChunkStore>();
+  std::string dir = job_directory(config, job_tag) + "/rank" + std::to_string(rank);
+  int err = store->open(dir, 256, config.uring_inline);
+  if (err) {
+    *error = "cannot open the uring chunk store in " + dir + ": " + std::strerror(err);
+    return nullptr;
+  }
+  return store;
 }
 
 }  // namespace benchfs

@@ -1,8 +1,10 @@
 // Chunk bytes a server holds, addressed by (file id, global offset).
 //
-// Operations are asynchronous: each takes a completion that runs on the
-// progress thread with a result >= 0 or -errno, either before the call
-// returns (memory) or from poll() when the I/O finished (io_uring).
+// Operations are asynchronous: each takes a completion that runs with a
+// result >= 0 or -errno, either before the call returns (memory, and
+// io_uring operations started off the owner thread) or from poll() when the
+// I/O finished (io_uring).  The store is used by one thread at a time: the
+// thread in the engine's driver seat (engine/engine.h).
 #pragma once
 
 #include <cerrno>
@@ -35,7 +37,7 @@ class ChunkStore {
   virtual void fsync(uint64_t file_id, Done done) = 0;
 
   // The backing file of a file id, for clients on this host that read and
-  // write it themselves (Client::direct_file): its fd in this process, its
+  // write it themselves (client/direct_io.h): its fd in this process, its
   // device and inode.  Created if `create`.  0, ENOENT (absent) or
   // EOPNOTSUPP (a store that does not keep files where a peer can copy in
   // one step).  The fd stays valid until the file is removed.

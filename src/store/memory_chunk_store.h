@@ -4,7 +4,7 @@
 //
 // Memory files rather than heap buffers so that clients on this host can
 // copy chunk bytes in and out themselves (ChunkStore::backing_file, see
-// Client::direct_file): a peer may write into a file without racing its
+// DirectIo::file): a peer may write into a file without racing its
 // release, which a heap chunk freed meanwhile would not allow.  A file the
 // server drops is emptied and sealed (F_SEAL_SEAL): a client still holding
 // a duplicate of its descriptor sees the seal and asks for the current one.

@@ -18,7 +18,6 @@
 #include "common/config.h"
 #include "common/file_io.h"
 #include "common/log.h"
-#include "store/memory_chunk_store.h"
 
 namespace benchfs {
 
@@ -285,24 +284,6 @@ void UringChunkStore::destroy(bool keep) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-}
-
-std::string job_directory(const Config& config, const std::string& job_tag) {
-  return config.dir + "/benchfs-" + job_tag;
-}
-
-std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank,
-                                             const std::string& job_tag, std::string* error) {
-  if (config.backend == "memory")
-    return std::make_unique<MemoryChunkStore>(config.chunk_size, config.memory_limit);
-  auto store = std::make_unique<UringChunkStore>();
-  std::string dir = job_directory(config, job_tag) + "/rank" + std::to_string(rank);
-  int err = store->open(dir, 256, config.uring_inline);
-  if (err) {
-    *error = "cannot open the uring chunk store in " + dir + ": " + std::strerror(err);
-    return nullptr;
-  }
-  return store;
 }
 
 }  // namespace benchfs

@@ -2,9 +2,11 @@
 //
 // One sparse backing file per file id ("<dir>/<id in hex>") holds the chunks
 // this server stores at their global offsets: no per-chunk files, truncate is
-// ftruncate, holes read as zeros.  Reads, writes, fsyncs and unlinks are
-// io_uring submissions completed in poll(); open and ftruncate are the only
-// synchronous calls (liburing 2.3 has no ftruncate op).
+// ftruncate, holes read as zeros.  Reads, writes and fsyncs started by the
+// owner thread (the progress thread) are io_uring submissions completed in
+// poll(); on any other thread they run in place, and on tmpfs or ramfs
+// (BENCHFS_URING_INLINE, see write()) reads and writes do too.  open, unlink
+// and ftruncate are synchronous calls (liburing 2.3 has no ftruncate op).
 #pragma once
 
 #include <liburing.h>

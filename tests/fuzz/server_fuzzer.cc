@@ -87,7 +87,8 @@ struct Harness {
   Harness(int r, int n) : rank(r), nranks(n) {
     auto s = std::make_unique<MemoryChunkStore>(kChunk, kMemoryLimit);
     store = s.get();
-    server = std::make_unique<Server>(rank, nranks, kChunk, std::move(s), [this](ServerOp* op) {
+    server = std::make_unique<Server>(rank, nranks, kChunk, std::move(s));
+    server->set_finish([this](ServerOp* op) {
       ++replies;
       FUZZ_CHECK(last == nullptr, replies);  // a second reply to one request
       last = op;

@@ -4,12 +4,11 @@
 // operations that do not need it keep working, a stopped rank that continues
 // is served again, and the survivors of a dead rank still shut down.
 //
-// The victim is the last rank.  Its own main: after a rank died there can be
-// no collective over MPI_COMM_WORLD (mpi_main.cc ends with some), so the
-// survivors leave with _exit once BenchFS is down.  tests/run-test starts this
-// test with `--mca orte_allowed_exit_without_sync 1`, without which mpirun
-// kills the whole job when a rank exits without MPI_Finalize.
-#define DOCTEST_CONFIG_IMPLEMENT
+// The victim is the last rank.  After a rank died there can be no collective
+// over MPI_COMM_WORLD, so mpi_main.cc's main lets the survivors leave with
+// _exit once BenchFS is down (MainOptions::rank_lost).  tests/run-test starts
+// this test with `--mca orte_allowed_exit_without_sync 1`, without which
+// mpirun kills the whole job when a rank exits without MPI_Finalize.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -264,43 +263,11 @@ TEST_CASE("a dead rank: its operations fail, the others work, the survivors shut
   CHECK(dt < 3 * kTimeout + kSlack);
 }
 
-int main(int argc, char** argv) {
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-  const int me = rank();
-  if (size() < 2) {
-    std::printf("SKIP: dead_rank_test needs 2 or more ranks (at 1 rank no peer can be lost)\n");
-    MPI_Finalize();
-    return 0;
-  }
-  setenv("BENCHFS_RPC_TIMEOUT", "2", 1);
-  const std::string scratch = scratch_dir();  // collective while every rank lives
-  doctest::Context context(argc, argv);
-  context.setOption("no-colors", true);
-  if (me != 0) context.setOption("minimal", true);
-  int failed = context.run();
-  if (context.shouldExit()) {
-    MPI_Finalize();
-    return failed;
-  }
-
-  if (g_victim_gone) {
-    // No collective can complete without the victim, and MPI_Finalize is
-    // one (Open MPI's returns here, but the MPI standard does not promise
-    // that): leave once BenchFS is down.  The exit status is this rank's.
-    if (me == 0) {
-      std::error_code ec;
-      std::filesystem::remove_all(scratch, ec);
-    }
-    std::fflush(nullptr);
-    _exit(failed ? 1 : 0);
-  }
-  int any = 0;
-  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  MPI_Finalize();
-  if (me == 0) {
-    std::error_code ec;
-    std::filesystem::remove_all(scratch, ec);
-  }
-  return any ? 1 : 0;
-}
+[[maybe_unused]] const bool g_main_configured = [] {
+  auto& o = main_options();
+  o.min_ranks = 2;
+  o.skip_reason = "dead_rank_test needs 2 or more ranks (at 1 rank no peer can be lost)";
+  o.prepare = [] { setenv("BENCHFS_RPC_TIMEOUT", "2", 1); };
+  o.rank_lost = &g_victim_gone;
+  return true;
+}();

@@ -362,7 +362,7 @@ unsigned long long direct_pieces() {
 }  // namespace
 
 // Backing files on tmpfs: a rank copies chunk bytes into and out of the
-// files of the other ranks' servers itself (Client::direct_file).  The
+// files of the other ranks' servers itself (DirectIo::file).  The
 // same sequence with BENCHFS_DIRECT=0 (requests only) must give the same
 // bytes; the direct copies must follow the server's file through
 // truncation and removal by other ranks.

@@ -8,10 +8,17 @@
 #include <thread>
 
 #include <cstdio>
+#include <unistd.h>
 
 #include "mpi_test.h"
 
+benchfs_test::MainOptions& benchfs_test::main_options() {
+  static MainOptions options;
+  return options;
+}
+
 int main(int argc, char** argv) {
+  const benchfs_test::MainOptions& options = benchfs_test::main_options();
 #ifdef BENCHFS_TEST_PLAIN_MPI_INIT
   // BenchFS must work whatever thread level the application asked for.
   MPI_Init(&argc, &argv);
@@ -19,8 +26,16 @@ int main(int argc, char** argv) {
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
 #endif
-  int rank = 0;
+  int rank = 0, nranks = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+  if (nranks < options.min_ranks) {
+    if (rank == 0) std::printf("SKIP: %s\n", options.skip_reason);
+    MPI_Finalize();
+    return 0;
+  }
+  if (options.prepare) options.prepare();
+  const std::string scratch = benchfs_test::scratch_dir();  // collective while every rank lives
   doctest::Context context(argc, argv);
   // Only rank 0 prints the summary; every rank prints its failures.
   context.setOption("no-colors", true);
@@ -30,10 +45,21 @@ int main(int argc, char** argv) {
     MPI_Finalize();
     return failed;
   }
+  if (options.rank_lost && *options.rank_lost) {
+    // No collective can complete without the lost rank, and MPI_Finalize
+    // is one (Open MPI's returns here, but the MPI standard does not
+    // promise that): leave once BenchFS is down.  The exit status is this
+    // rank's.
+    if (rank == 0) {
+      std::error_code ec;
+      std::filesystem::remove_all(scratch, ec);
+    }
+    std::fflush(nullptr);
+    _exit(failed ? 1 : 0);
+  }
   int any = 0;
   MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   MPI_Barrier(MPI_COMM_WORLD);
-  const std::string scratch = benchfs_test::scratch_dir();  // collective
   MPI_Finalize();  // also stops a BenchFS a test left running
   if (rank == 0) {
     // Every rank's backing directory must be gone (each rank removes its

@@ -20,6 +20,20 @@
 
 namespace benchfs_test {
 
+// How mpi_main.cc's main() runs a test program.  A program that needs
+// something else sets it from a static initializer (dead_rank_test).
+struct MainOptions {
+  int min_ranks = 1;  // fewer: the program is skipped, with `skip_reason`
+  const char* skip_reason = "";
+  // Called on every rank after MPI_Init, before the tests (e.g. setenv).
+  void (*prepare)() = nullptr;
+  // Points at a flag a test sets on the ranks that survive a rank it lost
+  // on purpose: they then leave without any collective, and without the
+  // check for backing files left behind (the lost rank's stay).
+  const bool* rank_lost = nullptr;
+};
+MainOptions& main_options();
+
 inline int rank() {
   int r;
   MPI_Comm_rank(MPI_COMM_WORLD, &r);

@@ -506,7 +506,7 @@ TEST_CASE("uring store: backing files live in the directory and go on remove") {
   CHECK(s.file_count() == 0);
 }
 
-// What a same-host client relies on (Client::direct_file): the file a
+// What a same-host client relies on (DirectIo::file): the file a
 // store names is the one it serves, and once dropped a duplicate held by a
 // client says so (no links, and sealed: tmpfs files always are, memory
 // files once dropped).

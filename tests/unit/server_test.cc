@@ -44,7 +44,8 @@ class TestServer {
   explicit TestServer(int rank = 0, int nranks = 1) : rank_(rank), nranks_(nranks) {
     auto store = std::make_unique<MemoryChunkStore>(kChunk, kMemoryLimit);
     store_ = store.get();
-    server_ = std::make_unique<Server>(rank, nranks, kChunk, std::move(store), [this](ServerOp* op) {
+    server_ = std::make_unique<Server>(rank, nranks, kChunk, std::move(store));
+    server_->set_finish([this](ServerOp* op) {
       Reply r;
       r.status = op->status;
       r.args = op->reply_args;

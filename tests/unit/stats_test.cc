@@ -1,5 +1,5 @@
-// Tests of src/server/stats.h: histogram quantiles and merging.
-#include "server/stats.h"
+// Tests of src/engine/stats.h: histogram quantiles and merging.
+#include "engine/stats.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "server/stats.h"
+#include "engine/stats.h"
 
 #include <cmath>
 

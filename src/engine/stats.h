@@ -1,5 +1,8 @@
-// Per-rank counters and latency histograms, kept by the progress thread
-// (so they need no atomics) and read as snapshots.
+// Per-rank counters and latency histograms of the engine.  Only the thread
+// in the engine's driver seat updates them (the driver lock orders those
+// updates, so they need no atomics; copies that client threads make outside
+// it are counted apart, in atomics, see Engine::count_direct), and they are
+// read as snapshots taken in that seat (Engine::stats).
 #pragma once
 
 #include <cstdint>
@@ -37,7 +40,7 @@ struct RankStats {
   // drove the worker itself, batches for which it slept (another thread
   // drove, or the replies took longer than BENCHFS_SPIN_US), and times the
   // progress thread woke from its sleep; same-host peers woken for a late
-  // reply (Transport::poke).
+  // reply (SameHost::poke).
   uint64_t batches_driven = 0;
   uint64_t batches_slept = 0;
   uint64_t progress_wakeups = 0;

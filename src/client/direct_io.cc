@@ -1,0 +1,91 @@
+#include "client/direct_io.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "rpc/message.h"
+
+namespace benchfs {
+
+namespace {
+int quarter_of_fd_limit() {
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
+  rlim_t cur = l.rlim_cur == RLIM_INFINITY ? 1 << 20 : l.rlim_cur;
+  return static_cast<int>(std::min<rlim_t>(cur / 4, 1 << 18));
+}
+}  // namespace
+
+bool DirectFile::live() const {
+  if (memfd) {
+    int seals = ::fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && !(seals & F_SEAL_SEAL);
+  }
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && st.st_nlink > 0;
+}
+
+DirectFile::~DirectFile() {
+  if (fd >= 0) ::close(fd);
+  if (held) held->fetch_sub(1);
+}
+
+DirectIo::DirectIo(Runtime& runtime, bool enabled)
+    : runtime_(runtime), enabled_(enabled), max_held_(quarter_of_fd_limit()) {}
+
+std::shared_ptr<DirectFile> DirectIo::file(DirectFiles& files, uint64_t id, int rank,
+                                           bool create) {
+  if (!enabled_ || rank == runtime_.rank() || !runtime_.same_host(rank)) return nullptr;
+  std::lock_guard<std::mutex> lock(files.mutex);
+  auto it = files.by_rank.find(rank);
+  if (it != files.by_rank.end()) {
+    if (!it->second) return nullptr;  // that server offers none
+    if (it->second->live()) return it->second;
+    files.by_rank.erase(it);
+  }
+  Call c;
+  c.target = rank;
+  c.op = Opcode::kOpenData;
+  c.args = Encoder().u64(id).u8(create ? 1 : 0).take();
+  runtime_.execute(&c, 1, 1);
+  if (c.status == EOPNOTSUPP) files.by_rank[rank] = nullptr;
+  // ENOENT (nothing stored there: a hole) or a failed server: requests
+  // read the hole or report the failure.
+  if (c.status) return nullptr;
+  Decoder d(c.reply_args);
+  int remote_fd = static_cast<int>(d.u32());
+  uint64_t dev = d.u64(), ino = d.u64();
+  if (!d.done()) return nullptr;
+  // Over the budget (many files open at once): requests, until some close.
+  if (held_->fetch_add(1) >= max_held_) {
+    held_->fetch_sub(1);
+    return nullptr;
+  }
+  auto file = std::make_shared<DirectFile>();
+  file->held = held_;
+  file->fd = runtime_.take_peer_fd(rank, remote_fd);
+  if (file->fd < 0) {
+    // Not permitted or not supported (kernel before 5.6): requests only.
+    if (errno == EPERM || errno == ENOSYS) files.by_rank[rank] = nullptr;
+    return nullptr;
+  }
+  // The server may have removed that file since it replied and given its
+  // descriptor number to another: only the file it named will do.
+  struct stat st;
+  if (::fstat(file->fd, &st) != 0 || static_cast<uint64_t>(st.st_dev) != dev ||
+      static_cast<uint64_t>(st.st_ino) != ino)
+    return nullptr;
+  // No links from the start: a memory file (or a tmpfs file removed since
+  // the reply, which live() then finds sealed as every tmpfs file is).
+  file->memfd = st.st_nlink == 0;
+  if (!file->live()) return nullptr;
+  files.by_rank[rank] = file;
+  return file;
+}
+
+}  // namespace benchfs
