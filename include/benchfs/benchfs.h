@@ -3,7 +3,7 @@
  *
  * BenchFS is an ad-hoc file system that lives inside an MPI job:
  * benchfs_init() turns every rank of a communicator into a storage server
- * and a client; benchfs_finalize() tears it down.
+ * and a client; benchfs_finalize() tears it down.  Usable from C99 and C++.
  *
  * Error convention (the whole API, like POSIX): functions return -1 (or NULL)
  * and set errno on failure.  The errno of every kind of bad argument is
