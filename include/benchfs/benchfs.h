@@ -74,7 +74,8 @@ extern "C" {
  * starts a new, empty file system.
  * 0 on success, or -1 and errno.  A setting that is invalid on one rank, or
  * a step that fails on one rank, fails the call on every rank of comm (none
- * hangs), and MPI stays usable:
+ * hangs), and MPI stays usable; only the checks of MPI, of comm and
+ * EALREADY come first and are local to each rank:
  *   EINVAL    an invalid setting (the log names the variable and the value),
  *             BENCHFS_CHUNK_SIZE differing between ranks, comm is
  *             MPI_COMM_NULL, or MPI is not initialised or already finalised
