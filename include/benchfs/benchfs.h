@@ -3,11 +3,11 @@
  *
  * BenchFS is an ad-hoc file system that lives inside an MPI job:
  * benchfs_init() turns every rank of a communicator into a storage server
- * and a client; benchfs_finalize() tears it down.
+ * and a client; benchfs_finalize() tears it down.  Usable from C99 and C++.
  *
  * Error convention (the whole API, like POSIX): functions return -1 (or NULL)
- * and set errno on failure.  Every entry point is thread-safe.  The errno
- * of every kind of bad argument is tabled in docs/reliability.md; in short:
+ * and set errno on failure.  The errno of every kind of bad argument is
+ * tabled in docs/reliability.md; in short:
  *   ENODEV        BenchFS is not running (before init, after finalize)
  *   EFAULT        a NULL path, struct pointer, or buffer with count > 0
  *   EBADF         an fd not open here, or not open for the access asked
@@ -20,6 +20,20 @@
  *                 within BENCHFS_RPC_TIMEOUT
  *   ENOSPC        a server's storage is full (a write that stored a prefix
  *                 returns that short count first)
+ * The errnos particular to one call (EALREADY, EEXIST, EISDIR, ENOTEMPTY,
+ * EXDEV, EBUSY, EACCES, EOVERFLOW) are listed at that call.
+ *
+ * Threads and MPI: every entry point is thread-safe.  Only benchfs_init and
+ * benchfs_finalize call MPI, from the calling thread; the progress thread
+ * never does, so BenchFS works at any MPI thread level, MPI_THREAD_SINGLE
+ * included.  Call those two where your thread level allows MPI calls (the
+ * main thread under MPI_THREAD_FUNNELED); any thread may call the others.
+ *
+ * File descriptors are numbers (3 and up) in a table of this process, not
+ * kernel descriptors: pass them only to benchfs_* calls.  Every thread of
+ * the process may use them; other ranks cannot.  Permission bits, owner
+ * and group are stored and reported, but only benchfs_access checks them:
+ * no other call refuses anything for lack of permission.
  *
  * Paths are absolute inside the BenchFS namespace ("/dir/file").  Repeated
  * slashes and "." are dropped and ".." is resolved lexically ("/a/../b" is
@@ -28,7 +42,10 @@
  *
  * Consistency is close-to-open: data and the file size written by a rank are
  * visible to every rank that opens (or stats) the file after the writer
- * called benchfs_close() or benchfs_fsync().  See README.md.
+ * called benchfs_close() or benchfs_fsync().  O_APPEND is not atomic across
+ * ranks.  Namespace changes (create, mkdir, unlink, rmdir, rename, truncate,
+ * chmod) are done by the path's server before the call returns.  See
+ * "Consistency model" in README.md.
  */
 #ifndef BENCHFS_BENCHFS_H
 #define BENCHFS_BENCHFS_H
@@ -46,63 +63,216 @@ extern "C" {
 
 /* --- Lifecycle (collective over the ranks of comm) ---------------------- */
 
-/* Starts BenchFS on every rank of comm.  0 on success, -1 and errno:
- * EALREADY if BenchFS is already running in this process, EINVAL for an
- * invalid setting (the log names the variable), EIO if UCX failed. */
+/* Starts BenchFS on every rank of comm: each rank becomes a storage server
+ * (a progress thread) and a client.  Collective: every rank of comm must
+ * call it; ranks outside comm take no part.  comm is duplicated, so the
+ * caller may free it afterwards.  Needs MPI initialised and not finalised,
+ * at any thread level.  Reads the BENCHFS_* environment variables (table in
+ * README.md); every rank must set the same BENCHFS_CHUNK_SIZE.  A BenchFS
+ * the program does not finalize is finalized inside MPI_Finalize (see
+ * benchfs_finalize).  After benchfs_finalize it may be called again, which
+ * starts a new, empty file system.
+ * 0 on success, or -1 and errno.  A setting that is invalid on one rank, or
+ * a step that fails on one rank, fails the call on every rank of comm (none
+ * hangs), and MPI stays usable; only the checks of MPI, of comm and
+ * EALREADY come first and are local to each rank:
+ *   EINVAL    an invalid setting (the log names the variable and the value),
+ *             BENCHFS_CHUNK_SIZE differing between ranks, comm is
+ *             MPI_COMM_NULL, or MPI is not initialised or already finalised
+ *   EALREADY  BenchFS is already running in this process
+ *   EIO       UCX or the backing store (BENCHFS_DIR) cannot be set up
+ * or the errno of a system call that failed while starting (e.g. EMFILE). */
 int benchfs_init(MPI_Comm comm);
 
-/* Waits until every rank is done, stops the server, releases everything.
- * -1 and errno ENODEV if BenchFS is not running. */
+/* Stops BenchFS.  Closes the files this process left open (publishing
+ * their sizes, as benchfs_close does), waits until every rank of
+ * benchfs_init's comm has called it, stops the progress thread and removes
+ * this rank's backing directory (kept with BENCHFS_KEEP=1).  With
+ * BENCHFS_STATS=1 rank 0 first prints every rank's statistics to stderr.
+ * Collective over the ranks of benchfs_init's comm.  Calls of other threads
+ * that are under way finish first; later calls fail with ENODEV.  Open
+ * directory streams are then good only for benchfs_closedir.
+ * A program that does not call it gets it from MPI_Finalize: benchfs_init
+ * sets an attribute on MPI_COMM_SELF whose delete callback finalizes
+ * BenchFS, collectively as here, while MPI still works (MPI_Finalize
+ * deletes MPI_COMM_SELF's attributes first); its result is not reported.
+ * 0 on success, or -1 and errno:
+ *   ENODEV  BenchFS is not running
+ *   EIO     a rank was lost (it died, or did not answer within
+ *           BENCHFS_RPC_TIMEOUT) and the job lost the data it held.  This
+ *           rank is shut down all the same (benchfs_initialized() is 0):
+ *           finalize never waits for a lost rank, it returns about 1 s
+ *           after the last surviving rank called it (plus the timeout for
+ *           a rank that stopped answering); see docs/reliability.md. */
 int benchfs_finalize(void);
 
-/* 1 if benchfs_init() succeeded and benchfs_finalize() was not yet called. */
+/* 1 if BenchFS runs in this process (benchfs_init() succeeded and BenchFS
+ * was not finalized since), else 0.  Never fails; not collective. */
 int benchfs_initialized(void);
 
-/* Rank of the calling process in the BenchFS communicator and its size;
- * -1 and errno ENODEV when BenchFS is not running. */
+/* Rank of the calling process in benchfs_init's comm, and the size of that
+ * comm (the number of servers).  Not collective.  -1 and errno ENODEV when
+ * BenchFS is not running. */
 int benchfs_rank(void);
 int benchfs_size(void);
 
 /* --- Files ------------------------------------------------------------- */
 
-/* flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
- * O_DIRECTORY, O_SYNC/O_DSYNC (O_CLOEXEC, O_NONBLOCK, O_DIRECT, ... are
- * accepted and ignored; others, and access mode 3, are EINVAL).  With
- * O_CREAT, a third argument mode_t gives the permission bits.  As Linux:
- * O_CREAT|O_DIRECTORY is EINVAL; a directory is EISDIR when opened for
- * writing or with O_CREAT or O_TRUNC; O_DIRECTORY on a file is ENOTDIR (and
- * never truncates it). */
+/* Opens path and returns a BenchFS fd, or -1 and errno.
+ * flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_DIRECTORY, O_SYNC/O_DSYNC (O_CLOEXEC, O_NONBLOCK, O_DIRECT, O_NOATIME,
+ * O_NOCTTY, O_NOFOLLOW, O_LARGEFILE are accepted and ignored; others, and
+ * access mode 3, are EINVAL).  With O_CREAT, a third argument mode_t gives
+ * the permission bits, masked with the umask the process had at
+ * benchfs_init; the new file belongs to the caller's effective uid and gid.
+ *   O_TRUNC   of a non-empty file opened for writing gives the file new
+ *             storage (a new st_ino) and reclaims the old on every server
+ *             before returning: all ranks may open a shared file with
+ *             O_TRUNC at once (as IOR does) without erasing each other's
+ *             fresh writes.  A rank that had the file open before keeps
+ *             writing to the old storage, which is discarded.  With
+ *             O_RDONLY, O_TRUNC does not truncate (Linux would).
+ *   O_APPEND  each write goes to the end of the file as this fd knows it:
+ *             the size the metadata owner has (published by closes and
+ *             fsyncs) merged with this fd's own writes.  Not atomic across
+ *             ranks, nor across fds of one rank: concurrent appenders may
+ *             overwrite each other.  Threads appending through one fd are
+ *             serialised.
+ *   O_SYNC, O_DSYNC  every write is followed by benchfs_fsync.
+ * A directory may be opened read-only (for fstat; list it with
+ * benchfs_opendir).  As Linux: O_CREAT|O_DIRECTORY is EINVAL; a directory
+ * is EISDIR when opened for writing or with O_CREAT or O_TRUNC, and so is
+ * O_CREAT on a path ending in "/"; O_DIRECTORY on a file is ENOTDIR (and
+ * never truncates it).  Other errors: EEXIST (O_CREAT|O_EXCL and the path
+ * exists), ENOENT (no such path and no O_CREAT, or a missing parent),
+ * ENOTDIR (a parent is a file). */
 int     benchfs_open(const char *path, int flags, ...);
+/* Releases fd.  If this fd wrote, sends the end of its highest written byte
+ * to the file's metadata owner: from then on every rank that opens or stats
+ * the file sees the data and the size (close-to-open).  The fd is released
+ * even when the call fails; -1 with EIO or ETIMEDOUT then means the size
+ * was not published.  A file unlinked or replaced while open has nothing to
+ * publish (0); a file renamed while open loses its size report, so close
+ * before renaming.  EBADF for an fd not open. */
 int     benchfs_close(int fd);
+/* Reads up to count bytes at the fd's offset and advances the offset.
+ * Returns the bytes read: fewer than count only at end of file, 0 at or
+ * past it; holes read as zeros.  A read reaching past the size this fd
+ * knows asks the metadata owner for the current size before it reports end
+ * of file.  EBADF (fd not open for reading), EISDIR (a directory's fd),
+ * EINVAL, EFAULT, EIO/ETIMEDOUT. */
 ssize_t benchfs_read(int fd, void *buf, size_t count);
-/* A write that a full server stops part way returns the bytes stored before
+/* Writes count bytes at the fd's offset (with O_APPEND at the end, see
+ * benchfs_open) and advances the offset.  The bytes are on their servers
+ * when it returns: readers see them at once where they lie inside the size
+ * the reader knows; the new size reaches other ranks at benchfs_close or
+ * benchfs_fsync.  Returns count, or -1 and errno: EBADF (fd not open for
+ * writing, or a directory's fd), EINVAL, EFAULT, ENOSPC, EIO/ETIMEDOUT.
+ * A write that a full server stops part way returns the bytes stored before
  * the first failed chunk (a short count, as write(2) on a full disk); the
  * next write returns -1 and ENOSPC.  Chunks past the failed one may be
  * stored and then count in the size. */
 ssize_t benchfs_write(int fd, const void *buf, size_t count);
+/* benchfs_read at offset; the fd's offset is neither used nor moved, so
+ * threads may pread one fd at once.  A read past the end returns 0. */
 ssize_t benchfs_pread(int fd, void *buf, size_t count, off_t offset);
+/* benchfs_write at offset; the fd's offset is neither used nor moved, and
+ * O_APPEND does not apply (Linux would append).  Threads may pwrite one fd
+ * at once; writing past the end leaves a hole that reads as zeros. */
 ssize_t benchfs_pwrite(int fd, const void *buf, size_t count, off_t offset);
+/* Sets the fd's offset from SEEK_SET (0), SEEK_CUR (the offset) or
+ * SEEK_END (the current size, asked of the metadata owner) and returns it.
+ * Past the end is allowed.  EINVAL (another whence, SEEK_DATA and SEEK_HOLE
+ * included, or a negative result), EOVERFLOW (the result overflows off_t),
+ * EBADF. */
 off_t   benchfs_lseek(int fd, off_t offset, int whence);
+/* Makes every server holding chunks of the file fsync its backing file
+ * (uring backend; the memory backend has nothing to sync), then publishes
+ * this fd's written size as benchfs_close does, without closing.  Any fd,
+ * also a read-only one.  EBADF, EIO/ETIMEDOUT; ENOENT when the file was
+ * unlinked or renamed since it was opened (see benchfs_fstat). */
 int     benchfs_fsync(int fd);
+/* Attributes of path.  st_mode (type and permission bits), st_uid, st_gid
+ * and st_size are the file's; st_nlink is 1 for a file and 2 for a
+ * directory.  st_ino is BenchFS's file id, unique in the job: a file keeps
+ * it across rename, O_TRUNC of a non-empty file gives it a new one, and so
+ * does moving a directory.  st_blksize is the chunk size
+ * (BENCHFS_CHUNK_SIZE, the unit of data one server holds), st_blocks the
+ * size in 512-byte units (holes included), st_dev a constant.  st_atim is
+ * the creation time (reads do not update it); st_mtim and st_ctim change
+ * when a writer's close or fsync publishes, at truncate and at an O_TRUNC
+ * open, st_ctim also at chmod; a directory's times do not change when
+ * entries come and go.  st_size is what closes and fsyncs published (or a
+ * truncate set).  ENOENT, ENOTDIR, EFAULT (st NULL). */
 int     benchfs_stat(const char *path, struct stat *st);
+/* benchfs_stat of the file open as fd, with the size raised to cover this
+ * fd's own writes.  The file is looked up by the path it was opened with:
+ * after it was unlinked or renamed the call fails with ENOENT, after it was
+ * replaced it describes the new file.  EBADF, EFAULT. */
 int     benchfs_fstat(int fd, struct stat *st);
+/* Removes the file path and, before returning, its data on every server
+ * holding some.  Data written afterwards through an fd opened before the
+ * unlink is not reclaimed until the job ends.  EISDIR (a directory, or
+ * "/"), ENOENT, ENOTDIR. */
 int     benchfs_unlink(const char *path);
+/* Sets the size of file path to length, in place (the file keeps its id):
+ * shrinking reclaims the data past length on every server holding some,
+ * growing adds a hole that reads as zeros.  Updates st_mtim and st_ctim.
+ * Not ordered against writes past the new end from other ranks at the same
+ * time.  EINVAL (negative length), EISDIR (a directory), ENOENT, ENOTDIR. */
 int     benchfs_truncate(const char *path, off_t length);
+/* benchfs_truncate of the file open as fd (looked up by the path it was
+ * opened with, as benchfs_fstat), also cutting this fd's own unpublished
+ * writes.  EINVAL (negative length; as Linux, an fd not open for writing or
+ * a directory's fd), EBADF. */
 int     benchfs_ftruncate(int fd, off_t length);
+/* Sets the permission bits (mode & 07777) of a file or directory and
+ * updates its st_ctim.  The caller need not own it.  ENOENT, ENOTDIR. */
 int     benchfs_chmod(const char *path, mode_t mode);
-/* mode: F_OK, or any of R_OK, W_OK, X_OK, checked against the caller's
- * effective uid and gid (root passes R_OK and W_OK always, X_OK if any x bit). */
+/* mode: F_OK (path exists), or any of R_OK, W_OK, X_OK, checked against the
+ * permission bits: the owner's when the caller's effective uid owns path,
+ * the group's when its effective gid or one of its supplementary groups is
+ * path's group, else the others'.  Root passes R_OK and W_OK always, and
+ * X_OK on a directory or on a file with any x bit.  0, or -1 and errno:
+ * EACCES (not permitted), EINVAL (another bit in mode), ENOENT, ENOTDIR. */
 int     benchfs_access(const char *path, int mode);
-/* Moves a file or directory.  An existing target file is replaced; an
- * existing empty target directory is replaced by a directory; a non-empty
- * directory is ENOTEMPTY as a target and EXDEV as a source (not supported). */
+/* Moves a file or an empty directory.  A file keeps its id, so its data
+ * stays where it is.  An existing target file is replaced (its data
+ * reclaimed); an existing empty target directory is replaced by a
+ * directory.  The new name is inserted at its server, then the old one
+ * removed at its server: a rename never happens half, but for an instant
+ * another rank may see both names (never neither).  A file open for writing
+ * while renamed loses its size report at close.  Renaming a path to itself
+ * does nothing.  Errors: EXDEV (oldpath is a non-empty directory: not
+ * supported, its entries live on the servers their paths hash to; tools
+ * such as mv then copy and delete), EISDIR (a file onto a directory),
+ * ENOTDIR (a directory onto a file, or a trailing "/" on a file), ENOTEMPTY
+ * (onto a non-empty directory), EINVAL (a directory into itself), EBUSY
+ * (either path is "/"), ENOENT (no oldpath, or no parent of newpath). */
 int     benchfs_rename(const char *oldpath, const char *newpath);
-/* Capacity and free space summed over all servers. */
+/* Capacity and free space summed over all servers, in f_frsize (4096) units;
+ * f_bsize is the chunk size, f_namemax NAME_MAX, f_files and f_ffree large
+ * (entries are limited by memory only).  Each server counts its backing file
+ * system (uring backend; ranks sharing one count it once each) or its
+ * BENCHFS_MEMORY_LIMIT, else the machine's RAM less what its memory files
+ * hold (memory backend).  path must exist.  Asks every server, so a lost
+ * rank makes it fail (EIO/ETIMEDOUT).  ENOENT, ENOTDIR, EFAULT. */
 int     benchfs_statvfs(const char *path, struct statvfs *buf);
 
 /* --- Directories -------------------------------------------------------- */
 
+/* Creates the directory path with the permission bits mode (masked with
+ * the umask the process had at benchfs_init), owned by the caller's
+ * effective uid and gid; a trailing "/" is allowed.  EEXIST (path exists:
+ * a file, a directory, "/"), ENOENT (missing parent), ENOTDIR (a parent is
+ * a file). */
 int benchfs_mkdir(const char *path, mode_t mode);
+/* Removes the empty directory path.  Every server checks that it holds no
+ * entry under it and from then on refuses creates in it, so a create racing
+ * the rmdir either comes first (ENOTEMPTY here) or fails with ENOENT; no
+ * entry is ever left in a removed directory.  Needs every server to answer
+ * (EIO/ETIMEDOUT otherwise).  ENOTEMPTY, ENOTDIR (a file), EBUSY ("/"),
+ * ENOENT. */
 int benchfs_rmdir(const char *path);
 
 /* Directory listing: every entry exactly once with d_name and d_type ("."
@@ -110,8 +280,18 @@ int benchfs_rmdir(const char *path);
  * benchfs_readdir or benchfs_closedir on the same stream.  End of the
  * listing returns NULL with errno unchanged. */
 typedef struct benchfs_dir benchfs_dir;
+/* Opens a listing of the directory path; NULL and errno ENOENT, ENOTDIR
+ * (a file), or a path error (EFAULT, EINVAL, ENAMETOOLONG). */
 benchfs_dir   *benchfs_opendir(const char *path);
-/* NULL with errno EBADF for a NULL stream, ENODEV when not running. */
+/* The next entry: "." and ".." first, then the entries server by server
+ * (no useful order; sort if you need one), fetched 64 KiB at a time, so a
+ * listing is never held whole.  d_ino is the file id (as st_ino), d_type
+ * DT_DIR or DT_REG.  Every entry that exists for the whole listing appears
+ * exactly once; entries created or removed meanwhile may or may not.  Set
+ * errno to 0 first to tell the end (NULL, errno unchanged) from an error
+ * (NULL and errno: EIO/ETIMEDOUT for a lost server, EBADF for a NULL
+ * stream, ENODEV when not running).  One stream must not be read by two
+ * threads at once; different streams may. */
 struct dirent *benchfs_readdir(benchfs_dir *dir);
 /* Releases the stream, also after benchfs_finalize (so none leaks); -1 and
  * EBADF for a NULL stream (ENODEV when not running). */
@@ -119,10 +299,11 @@ int            benchfs_closedir(benchfs_dir *dir);
 
 /* --- Statistics --------------------------------------------------------- */
 
-/* Prints this rank's counters (operations by kind, bytes, requests served,
- * local vs remote, latency percentiles) to out.  Not collective.  With
- * BENCHFS_STATS=1, benchfs_finalize prints every rank's and the aggregate
- * on rank 0.  -1 and errno ENODEV before init, EFAULT for a NULL out. */
+/* Prints this rank's counters since benchfs_init (requests sent by kind,
+ * local vs remote, requests served, bytes written and read, p50/p99 latency
+ * per kind) to out, at any time.  Not collective.  With BENCHFS_STATS=1,
+ * benchfs_finalize prints every rank's and the aggregate on rank 0 to
+ * stderr.  -1 and errno ENODEV before init, EFAULT for a NULL out. */
 int benchfs_stats_print(FILE *out);
 
 #ifdef __cplusplus
