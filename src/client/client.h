@@ -21,6 +21,7 @@
 #include "client/direct_io.h"
 #include "engine/call.h"
 #include "engine/runtime.h"
+#include "rpc/protocol.h"
 
 namespace benchfs {
 
@@ -48,11 +49,7 @@ struct OpenFile {
 // A directory being listed: pages of entries fetched from one server after
 // the other, so no listing is ever held whole.
 struct DirListing {
-  struct Entry {
-    std::string name;
-    uint32_t mode;
-    uint64_t id;
-  };
+  using Entry = ReadDirEntry;  // name, type (mode) and id, as servers list them
   std::string path;
   uint64_t id = 0;         // the directory's own id
   uint64_t parent_id = 0;
@@ -117,22 +114,39 @@ class Client {
   int run(Call* calls, size_t n);
   int run_one(Call& call) { return run(&call, 1); }
   int metadata_owner_of(const std::string& path) const;
+  // Typed requests (rpc/protocol.h); the templates are defined in calls.h.
+  // Sends `args` to the metadata owner of args.path and decodes its reply
+  // into *reply (if given): 0, the call's errno, or EPROTO when the reply is
+  // not exactly one Rpc<Args::kOp>::Reply.
+  template <class Args>
+  int call_metadata(const Args& args, ReplyOf<Args>* reply = nullptr);
+  // Sends `args` to every server; (*calls)[r] is server r's call.  Returns
+  // the first errno in rank order, or 0.
+  template <class Args>
+  int call_every_server(const Args& args, std::vector<Call>* calls);
+  // Sends `args`, a data request for the file args.id, to every server
+  // holding a chunk with an index in [first, last].
+  template <class Args>
+  int call_chunk_range(const Args& args, uint64_t first, uint64_t last);
+  // The same to every server holding a chunk of the file's first `size` bytes.
+  template <class Args>
+  int call_chunk_servers(const Args& args, uint64_t size);
+
   // The id of path's parent directory, which a create names (0 for "/",
   // which is never removed): remembered, or with `look_up` (or if not
   // remembered) asked for.  ENOENT if the parent is missing, ENOTDIR if it
   // is not a directory.
   int parent_dir_id(const std::string& path, bool look_up, uint64_t* id);
   void forget_dir(const std::string& path);
-  // The arguments of a new entry after its path (and open flags): mode
-  // under the umask, owner, group, parent id.
-  Encoder& encode_new_entry(Encoder& e, mode_t mode, uint64_t parent_id) const;
+  // `args` of a create (OpenArgs, MkdirArgs) with the new entry's mode
+  // under the umask, owner, group and parent id filled in.
+  template <class Args>
+  Args new_entry(Args args, mode_t mode, uint64_t parent_id) const;
   // Runs a create whose request names the parent's id: send(id) returns
-  // its errno.  See the definition for ESTALE.
+  // its errno.  See the definition (calls.h) for ESTALE.
   template <typename Send>
   int create_in_parent(const std::string& path, Send&& send);
   int report_written(OpenFile& file);
-  // Sends one `op` call with `args` to every server; the replies are in *calls.
-  int call_every_server(Opcode op, const std::string& args, std::vector<Call>* calls);
   // Fences directory `path` with id `id` on every server (see
   // MetadataTable::fence), so that no entry can be created under it.  If
   // some server holds an entry under it, *empty is false and no fence is
@@ -140,14 +154,6 @@ class Client {
   int fence_dir(const std::string& path, uint64_t id, bool* empty);
   // Lifts the fences of id on `servers` (all if empty), when the directory stays.
   void unfence_dir(uint64_t id, std::vector<int> servers = {});
-  // Sends `op` with the file's id to every server holding a chunk with an
-  // index in [first, last].
-  int for_chunk_range(uint64_t file_id, uint64_t first, uint64_t last, Opcode op, uint64_t arg,
-                      bool with_arg);
-  // Sends `op` for the file's id to every server holding a chunk of the
-  // first `size` bytes.
-  int for_each_chunk_server(uint64_t file_id, uint64_t size, Opcode op, uint64_t arg,
-                            bool with_arg);
 
   Runtime& runtime_;
   Config config_;

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "rpc/message.h"
+#include "rpc/protocol.h"
 
 namespace benchfs {
 
@@ -38,6 +38,19 @@ DirectFile::~DirectFile() {
 DirectIo::DirectIo(Runtime& runtime, bool enabled)
     : runtime_(runtime), enabled_(enabled), max_held_(quarter_of_fd_limit()) {}
 
+// Between ranks of one host whose servers keep backing files on tmpfs or
+// ramfs, a client copies chunk bytes into and out of the server's file
+// itself: one memory copy, as a write to tmpfs makes, where a request costs
+// two (the server copies the payload out of the client, then into the file)
+// and has the client wait for the server's thread.  The server still owns
+// the file: it creates it (kOpenData), truncates, fsyncs and removes it.
+// This process holds a duplicate of the server's descriptor (pidfd_getfd,
+// allowed where cross-memory attach is, see SameHost::direct) for as long
+// as the file is open here.  A backing file the server has since removed
+// (unlink, or a truncate that dropped all its chunks there) has no links
+// left, or, a memory file (which never has links), is sealed: it is
+// dropped and the current one asked for, so a write ordered after the
+// removal lands in the file the server keeps.
 std::shared_ptr<DirectFile> DirectIo::file(DirectFiles& files, uint64_t id, int rank,
                                            bool create) {
   if (!enabled_ || rank == runtime_.rank() || !runtime_.same_host(rank)) return nullptr;
@@ -51,16 +64,16 @@ std::shared_ptr<DirectFile> DirectIo::file(DirectFiles& files, uint64_t id, int 
   Call c;
   c.target = rank;
   c.op = Opcode::kOpenData;
-  c.args = Encoder().u64(id).u8(create ? 1 : 0).take();
+  c.args = encode(OpenDataArgs{id, static_cast<uint8_t>(create ? 1 : 0)});
   runtime_.execute(&c, 1, 1);
   if (c.status == EOPNOTSUPP) files.by_rank[rank] = nullptr;
   // ENOENT (nothing stored there: a hole) or a failed server: requests
   // read the hole or report the failure.
   if (c.status) return nullptr;
-  Decoder d(c.reply_args);
-  int remote_fd = static_cast<int>(d.u32());
-  uint64_t dev = d.u64(), ino = d.u64();
-  if (!d.done()) return nullptr;
+  OpenDataReply opened;
+  if (!decode(c.reply_args, &opened)) return nullptr;
+  int remote_fd = static_cast<int>(opened.fd);
+  uint64_t dev = opened.dev, ino = opened.ino;
   // Over the budget (many files open at once): requests, until some close.
   if (held_->fetch_add(1) >= max_held_) {
     held_->fetch_sub(1);

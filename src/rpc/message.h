@@ -19,32 +19,32 @@
 
 namespace benchfs {
 
+// The arguments and reply of every opcode are structs in rpc/protocol.h
+// (Rpc<Opcode>::Args and ::Reply).  The numbers are part of the wire format.
 enum class Opcode : uint16_t {
-  // Metadata, sent to metadata_owner(path).  A create (kOpen with O_CREAT,
-  // kMkdir, kRenameInsert) names the parent directory's id, 0 for the root
-  // (never removed); under a fenced id it is refused with ESTALE (see
-  // MetadataTable::fence).
-  kOpen = 1,      // path, flags, mode, uid, gid, parent id -> Attr, truncated_from, old id
-  kStat,          // path -> Attr
-  kUnlink,        // path -> id, size
-  kCloseUpdate,   // path, id, written_end, wrote -> -
-  kMkdir,         // path, mode, uid, gid, parent id -> -
-  kRmdir,         // path, id -> - (removes the directory only if id matches)
-  kFenceDir,      // path, id -> u8 has entries under path; else id fenced (every server)
-  kUnfenceDir,    // id -> - (lifts one fence of kFenceDir; where it was placed)
-  kTruncate,      // path, size -> id, old size
-  kChmod,         // path, mode -> -
-  kReadDir,       // path, after (name), max bytes -> u8 more; payload: {u32 mode, u64 id, str name}*
-  kStatfs,        // - -> u64 capacity, u64 free, u64 entries (sent to every server)
-  kRenameInsert,  // path, Attr, parent id -> u8 replaced, u64 id, u64 size, u8 was dir (at the new path's owner)
-  kRenameRemove,  // path, id -> - (at the old path's owner; removes the entry only if id matches)
+  // Metadata, sent to metadata_owner(path); kFenceDir, kReadDir and
+  // kStatfs to every server, kUnfenceDir to the servers kFenceDir fenced.
+  kOpen = 1,
+  kStat,
+  kUnlink,
+  kCloseUpdate,
+  kMkdir,
+  kRmdir,
+  kFenceDir,
+  kUnfenceDir,
+  kTruncate,
+  kChmod,
+  kReadDir,
+  kStatfs,
+  kRenameInsert,
+  kRenameRemove,
   // Data, sent to chunk_owner(id, chunk).
-  kWrite,         // id, offset + payload -> u64 written
-  kRead,          // id, offset, length -> payload
-  kTruncateData,  // id, size -> -
-  kRemoveData,    // id -> -
-  kFsyncData,     // id -> -
-  kOpenData,      // id, u8 create -> u32 fd, u64 dev, u64 ino (same-host direct I/O, see Client)
+  kWrite,
+  kRead,
+  kTruncateData,
+  kRemoveData,
+  kFsyncData,
+  kOpenData,
   kCount
 };
 
@@ -129,7 +129,8 @@ int decode_message(const void* bytes, size_t len, size_t data_len, int nranks, M
 // Builds the AM header bytes for a message.
 std::string encode_header(const MsgHeader& header, std::string_view args);
 
-// Little helpers to build and parse the argument block.
+// The field encodings of argument blocks; rpc/protocol.h builds every
+// block from its struct's field list with these.
 class Encoder {
  public:
   Encoder& u8(uint8_t v) { return raw(&v, 1); }
@@ -181,30 +182,5 @@ class Decoder {
   const char* end_;
   bool ok_ = true;
 };
-
-}  // namespace benchfs
-
-#include "common/attr.h"
-
-namespace benchfs {
-
-inline void encode_attr(Encoder& e, const Attr& a) {
-  e.u64(a.id).u32(a.mode).u32(a.uid).u32(a.gid).u32(a.nlink).u64(a.size);
-  e.i64(a.atime_ns).i64(a.mtime_ns).i64(a.ctime_ns);
-}
-
-inline Attr decode_attr(Decoder& d) {
-  Attr a;
-  a.id = d.u64();
-  a.mode = d.u32();
-  a.uid = d.u32();
-  a.gid = d.u32();
-  a.nlink = d.u32();
-  a.size = d.u64();
-  a.atime_ns = d.i64();
-  a.mtime_ns = d.i64();
-  a.ctime_ns = d.i64();
-  return a;
-}
 
 }  // namespace benchfs

@@ -11,6 +11,7 @@
 
 #include "engine/service.h"
 #include "rpc/message.h"
+#include "rpc/protocol.h"
 #include "store/chunk_store.h"
 #include "store/metadata_table.h"
 
@@ -44,29 +45,40 @@ class Server final : public Service {
 
  private:
   void reply(ServerOp* op, int status);
-  void handle_open(ServerOp* op, Decoder& d);
-  void handle_stat(ServerOp* op, Decoder& d);
-  void handle_unlink(ServerOp* op, Decoder& d);
-  void handle_close_update(ServerOp* op, Decoder& d);
-  void handle_mkdir(ServerOp* op, Decoder& d);
-  void handle_rmdir(ServerOp* op, Decoder& d);
-  void handle_fence_dir(ServerOp* op, Decoder& d);
-  void handle_unfence_dir(ServerOp* op, Decoder& d);
-  void handle_truncate(ServerOp* op, Decoder& d);
-  void handle_chmod(ServerOp* op, Decoder& d);
-  void handle_readdir(ServerOp* op, Decoder& d);
-  void handle_statfs(ServerOp* op, Decoder& d);
-  void handle_rename_insert(ServerOp* op, Decoder& d);
-  void handle_rename_remove(ServerOp* op, Decoder& d);
-  void handle_write(ServerOp* op, Decoder& d);
-  void handle_read(ServerOp* op, Decoder& d);
-  void handle_truncate_data(ServerOp* op, Decoder& d);
-  void handle_remove_data(ServerOp* op, Decoder& d);
-  void handle_fsync_data(ServerOp* op, Decoder& d);
-  void handle_open_data(ServerOp* op, Decoder& d);
+  // Success, with the reply struct of the request's opcode.
+  template <WireStruct Reply>
+  void reply(ServerOp* op, const Reply& r) {
+    op->reply_args = encode(r);
+    reply(op, 0);
+  }
+  // Decodes the request's arguments as its opcode's Args (EPROTO unless
+  // they decode exactly) and runs the handler, which must take those Args.
+  template <Opcode kOp>
+  void serve(ServerOp* op, void (Server::*handler)(ServerOp*, const typename Rpc<kOp>::Args&));
+
+  void handle_open(ServerOp* op, const OpenArgs& args);
+  void handle_stat(ServerOp* op, const StatArgs& args);
+  void handle_unlink(ServerOp* op, const UnlinkArgs& args);
+  void handle_close_update(ServerOp* op, const CloseUpdateArgs& args);
+  void handle_mkdir(ServerOp* op, const MkdirArgs& args);
+  void handle_rmdir(ServerOp* op, const RmdirArgs& args);
+  void handle_fence_dir(ServerOp* op, const FenceDirArgs& args);
+  void handle_unfence_dir(ServerOp* op, const UnfenceDirArgs& args);
+  void handle_truncate(ServerOp* op, const TruncateArgs& args);
+  void handle_chmod(ServerOp* op, const ChmodArgs& args);
+  void handle_readdir(ServerOp* op, const ReadDirArgs& args);
+  void handle_statfs(ServerOp* op, const StatfsArgs& args);
+  void handle_rename_insert(ServerOp* op, const RenameInsertArgs& args);
+  void handle_rename_remove(ServerOp* op, const RenameRemoveArgs& args);
+  void handle_write(ServerOp* op, const WriteArgs& args);
+  void handle_read(ServerOp* op, const ReadArgs& args);
+  void handle_truncate_data(ServerOp* op, const TruncateDataArgs& args);
+  void handle_remove_data(ServerOp* op, const RemoveDataArgs& args);
+  void handle_fsync_data(ServerOp* op, const FsyncDataArgs& args);
+  void handle_open_data(ServerOp* op, const OpenDataArgs& args);
 
   // Argument checks shared by the handlers: 0 or the errno to reply.
-  int check_path_request(const Decoder& d, const std::string& path, bool owned) const;
+  int check_path_request(const std::string& path, bool owned) const;
   int check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const;
 
   uint64_t new_file_id() { return (static_cast<uint64_t>(rank_) << 40) | ++last_file_id_; }

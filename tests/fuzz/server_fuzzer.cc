@@ -1,6 +1,6 @@
 // libFuzzer harness for what a BenchFS server does with incoming bytes:
 // decode_message (the transport's check of an active message) and then
-// Server::handle with a memory chunk store, as the progress engine runs them.
+// Server::handle with a memory chunk store, as the engine runs them.
 //
 // Input: one config byte (job size 1..4 and this server's rank), then
 // records until the input ends:
@@ -15,7 +15,7 @@
 // dropped frame reaches no handler; every handled request gets exactly one
 // reply, before handle() returns (the memory store completes at once); a
 // frame decode_message salvaged is answered EPROTO; a request admit()
-// refuses (what the progress engine refuses before fetching a rendezvous
+// refuses (what the engine refuses before fetching a rendezvous
 // payload) is answered with admit()'s errno; a reply's status is 0 or an
 // errno, an error carries no args or data, a success's reply frame decodes
 // and its payload fits one chunk or one readdir page; the store stays within
@@ -39,6 +39,7 @@
 
 #include "common/placement.h"
 #include "rpc/message.h"
+#include "rpc/protocol.h"
 #include "server/server.h"
 #include "store/memory_chunk_store.h"
 
@@ -126,8 +127,8 @@ struct Harness {
       rh.data_len = r->out_len;
       std::string frame = encode_header(rh, r->reply_args);
       MsgHeader back;
-      std::string_view back_meta;
-      FUZZ_CHECK(decode_message(frame.data(), frame.size(), r->out_len, nranks, &back, &back_meta) == 0,
+      std::string_view back_args;
+      FUZZ_CHECK(decode_message(frame.data(), frame.size(), r->out_len, nranks, &back, &back_args) == 0,
                  r->reply_args.size());
       FUZZ_CHECK(r->out_len <= std::max<uint64_t>(kChunk, kMaxReadDirBytes), r->out_len);
       if (r->out_len) {
@@ -158,7 +159,7 @@ struct Harness {
       FUZZ_CHECK(args.size() == h.args_len && h.args_len <= kMaxArgsLen, h.args_len);
       FUZZ_CHECK(sizeof(MsgHeader) + args.size() == header_len, header_len);
       if (h.flags & kFlagPeerMemory) {
-        // Its payload is in another process (the progress engine copies it
+        // Its payload is in another process (the engine copies it
         // from a same-host peer, see serve_peer_memory); here only the
         // admission check runs, as the engine runs it first.
         FUZZ_CHECK(data_len == 0, data_len);
@@ -178,12 +179,11 @@ struct Harness {
   void check_alive() {
     MsgHeader h;
     h.opcode = static_cast<uint16_t>(Opcode::kStatfs);
-    FUZZ_CHECK(serve(h, "", nullptr, 0) == 0, 0);
+    FUZZ_CHECK(serve(h, encode(StatfsArgs{}), nullptr, 0) == 0, 0);
     if (metadata_owner("/", nranks) == rank) {
       h.opcode = static_cast<uint16_t>(Opcode::kStat);
-      std::string args = Encoder().str("/").take();
       // The root can be chmod-ed, but never removed or replaced.
-      FUZZ_CHECK(serve(h, args, nullptr, 0) == 0, 0);
+      FUZZ_CHECK(serve(h, encode(StatArgs{"/"}), nullptr, 0) == 0, 0);
     }
   }
 };
@@ -194,12 +194,13 @@ struct SeedWriter {
   std::string bytes = std::string(1, '\0');  // config 0: one rank, rank 0
   uint64_t req_id = 0;
 
-  SeedWriter& msg(Opcode op, const std::string& args, const std::string& data = {}) {
+  template <WireStruct Args>
+  SeedWriter& msg(const Args& args, const std::string& data = {}) {
     MsgHeader h;
-    h.opcode = static_cast<uint16_t>(op);
+    h.opcode = static_cast<uint16_t>(Args::kOp);
     h.req_id = ++req_id;
     h.data_len = data.size();
-    std::string header = encode_header(h, args);
+    std::string header = encode_header(h, encode(args));
     put16(header.size());
     bytes += header;
     put16(data.size());
@@ -215,15 +216,15 @@ struct SeedWriter {
 // Ids a one-rank server hands out: the root is 1, then 2, 3, ...
 constexpr uint64_t kFirstFileId = 2;
 
-std::string open_args(const char* path, uint32_t flags, uint64_t parent = 0) {
-  return Encoder().str(path).u32(flags).u32(0644).u32(0).u32(0).u64(parent).take();
+OpenArgs open_args(std::string path, uint32_t flags, uint64_t parent = 0) {
+  return OpenArgs{std::move(path), flags, 0644, 0, 0, parent};
 }
 
 std::vector<std::pair<std::string, std::string>> seeds() {
   const uint64_t f = kFirstFileId;  // "/f", created first in the seeds that need it
   auto with_file = [&] {
     SeedWriter w;
-    w.msg(Opcode::kOpen, open_args("/f", O_CREAT | O_RDWR));
+    w.msg(open_args("/f", O_CREAT | O_RDWR));
     return w;
   };
   Attr moved;
@@ -231,61 +232,43 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   moved.mode = S_IFREG | 0644;
   moved.nlink = 1;
   moved.size = 5;
-  Encoder rename_args;
-  rename_args.str("/g");
-  encode_attr(rename_args, moved);
-  rename_args.u64(0);
 
   std::vector<std::pair<std::string, std::string>> out;
   auto add = [&](Opcode op, SeedWriter w) { out.emplace_back(opcode_name(op), w.bytes); };
   add(Opcode::kOpen, with_file());
-  add(Opcode::kStat, with_file().msg(Opcode::kStat, Encoder().str("/f").take()));
-  add(Opcode::kUnlink, with_file().msg(Opcode::kUnlink, Encoder().str("/f").take()));
-  add(Opcode::kCloseUpdate,
-      with_file().msg(Opcode::kCloseUpdate, Encoder().str("/f").u64(f).u64(5).u8(1).take()));
-  const std::string mkdir_d = Encoder().str("/d").u32(0755).u32(0).u32(0).u64(0).take();
+  add(Opcode::kStat, with_file().msg(StatArgs{"/f"}));
+  add(Opcode::kUnlink, with_file().msg(UnlinkArgs{"/f"}));
+  add(Opcode::kCloseUpdate, with_file().msg(CloseUpdateArgs{"/f", f, 5, 1}));
+  const MkdirArgs mkdir_d{"/d", 0755, 0, 0, 0};
   const uint64_t d = kFirstFileId;  // "/d", in the seeds that make it first
-  add(Opcode::kMkdir, SeedWriter().msg(Opcode::kMkdir, mkdir_d));
-  add(Opcode::kRmdir, SeedWriter()
-                          .msg(Opcode::kMkdir, mkdir_d)
-                          .msg(Opcode::kRmdir, Encoder().str("/d").u64(d).take()));
-  add(Opcode::kFenceDir, with_file().msg(Opcode::kFenceDir, Encoder().str("/").u64(1).take()));
+  add(Opcode::kMkdir, SeedWriter().msg(mkdir_d));
+  add(Opcode::kRmdir, SeedWriter().msg(mkdir_d).msg(RmdirArgs{"/d", d}));
+  add(Opcode::kFenceDir, with_file().msg(FenceDirArgs{"/", 1}));
   add(Opcode::kUnfenceDir, SeedWriter()
-                               .msg(Opcode::kMkdir, mkdir_d)
-                               .msg(Opcode::kFenceDir, Encoder().str("/d").u64(d).take())
-                               .msg(Opcode::kUnfenceDir, Encoder().u64(d).take())
-                               .msg(Opcode::kOpen, open_args("/d/x", O_CREAT | O_RDWR, d)));
-  add(Opcode::kTruncate, with_file().msg(Opcode::kTruncate, Encoder().str("/f").u64(3).take()));
-  add(Opcode::kChmod, with_file().msg(Opcode::kChmod, Encoder().str("/f").u32(0600).take()));
-  add(Opcode::kReadDir,
-      with_file().msg(Opcode::kReadDir, Encoder().str("/").str("").u64(64 << 10).take()));
-  add(Opcode::kStatfs, SeedWriter().msg(Opcode::kStatfs, ""));
-  add(Opcode::kRenameInsert, SeedWriter().msg(Opcode::kRenameInsert, rename_args.take()));
-  add(Opcode::kRenameRemove,
-      with_file().msg(Opcode::kRenameRemove, Encoder().str("/f").u64(f).take()));
-  add(Opcode::kWrite, with_file().msg(Opcode::kWrite, Encoder().u64(f).u64(0).take(), "hello"));
-  add(Opcode::kRead, with_file()
-                         .msg(Opcode::kWrite, Encoder().u64(f).u64(0).take(), "hello")
-                         .msg(Opcode::kRead, Encoder().u64(f).u64(0).u64(5).take()));
-  add(Opcode::kTruncateData, with_file()
-                                 .msg(Opcode::kWrite, Encoder().u64(f).u64(0).take(), "hello")
-                                 .msg(Opcode::kTruncateData, Encoder().u64(f).u64(2).take()));
-  add(Opcode::kRemoveData, with_file()
-                               .msg(Opcode::kWrite, Encoder().u64(f).u64(0).take(), "hello")
-                               .msg(Opcode::kRemoveData, Encoder().u64(f).take()));
-  add(Opcode::kFsyncData, with_file().msg(Opcode::kFsyncData, Encoder().u64(f).take()));
+                               .msg(mkdir_d)
+                               .msg(FenceDirArgs{"/d", d})
+                               .msg(UnfenceDirArgs{d})
+                               .msg(open_args("/d/x", O_CREAT | O_RDWR, d)));
+  add(Opcode::kTruncate, with_file().msg(TruncateArgs{"/f", 3}));
+  add(Opcode::kChmod, with_file().msg(ChmodArgs{"/f", 0600}));
+  add(Opcode::kReadDir, with_file().msg(ReadDirArgs{"/", "", 64 << 10}));
+  add(Opcode::kStatfs, SeedWriter().msg(StatfsArgs{}));
+  add(Opcode::kRenameInsert, SeedWriter().msg(RenameInsertArgs{"/g", moved, 0}));
+  add(Opcode::kRenameRemove, with_file().msg(RenameRemoveArgs{"/f", f}));
+  add(Opcode::kWrite, with_file().msg(WriteArgs{f, 0}, "hello"));
+  add(Opcode::kRead, with_file().msg(WriteArgs{f, 0}, "hello").msg(ReadArgs{f, 0, 5}));
+  add(Opcode::kTruncateData,
+      with_file().msg(WriteArgs{f, 0}, "hello").msg(TruncateDataArgs{f, 2}));
+  add(Opcode::kRemoveData, with_file().msg(WriteArgs{f, 0}, "hello").msg(RemoveDataArgs{f}));
+  add(Opcode::kFsyncData, with_file().msg(FsyncDataArgs{f}));
   // No kOpenData seed: the harness's memory store answers it EOPNOTSUPP
   // (it keeps no backing files), and a seed holds valid requests only.
   // Requests on or next to the root, which none may remove or replace.
-  Encoder insert_r;
-  insert_r.str("/r");
-  encode_attr(insert_r, moved);
-  insert_r.u64(0);
   out.emplace_back("root", SeedWriter()
-                               .msg(Opcode::kStat, Encoder().str("/").take())
-                               .msg(Opcode::kChmod, Encoder().str("/").u32(0700).take())
-                               .msg(Opcode::kRenameInsert, insert_r.take())
-                               .msg(Opcode::kRenameRemove, Encoder().str("/r").u64(moved.id).take())
+                               .msg(StatArgs{"/"})
+                               .msg(ChmodArgs{"/", 0700})
+                               .msg(RenameInsertArgs{"/r", moved, 0})
+                               .msg(RenameRemoveArgs{"/r", moved.id})
                                .bytes);
   return out;
 }

@@ -1,5 +1,7 @@
-// Tests of src/rpc/message.h: argument encoding and the message header.
+// Tests of src/rpc/message.h (field encoding, the message header) and
+// src/rpc/protocol.h (every request and reply struct).
 #include "rpc/message.h"
+#include "rpc/protocol.h"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace benchfs {
@@ -90,7 +93,11 @@ TEST_CASE("Encoder: take() moves the bytes out") {
   CHECK(taken.size() == 10);
 }
 
-TEST_CASE("encode_attr/decode_attr round trip") {
+// --- rpc/protocol.h -------------------------------------------------------------
+
+namespace {
+
+Attr sample_attr() {
   Attr a;
   a.id = 0xfedcba9876543210ULL;
   a.mode = S_IFREG | 0644;
@@ -101,17 +108,91 @@ TEST_CASE("encode_attr/decode_attr round trip") {
   a.atime_ns = -5;
   a.mtime_ns = 1700000000123456789LL;
   a.ctime_ns = std::numeric_limits<int64_t>::max();
+  return a;
+}
 
-  Encoder e;
-  e.str("/before");
-  encode_attr(e, a);
-  e.u8(42);
-  ExactBuffer buf(e.bytes());
-  Decoder d(buf.view());
-  CHECK(d.str() == "/before");
-  Attr b = decode_attr(d);
-  CHECK(d.u8() == 42);
-  REQUIRE(d.done());
+// Gives every listed field of v a distinct value, counting from *next.
+template <class T>
+void fill(T& v, uint64_t* next) {
+  if constexpr (std::is_integral_v<T>) {
+    v = static_cast<T>(0x0102030405060708ULL * (*next)++);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    v = "/field" + std::to_string((*next)++);
+  } else if constexpr (std::is_same_v<T, Attr>) {
+    attr_fields(v, [&](auto&... f) { (fill(f, next), ...); });
+  } else {
+    T::fields(v, [&](auto&... f) { (fill(f, next), ...); });
+  }
+}
+
+template <class T>
+size_t listed_fields() {
+  T v;
+  size_t n = 0;
+  T::fields(v, [&](auto&... f) { n = sizeof...(f); });
+  return n;
+}
+
+// Converts to any member type, so T{AnyMember{}, ...} compiles for exactly
+// as many initialisers as T has members (an aggregate's data members).
+struct AnyMember {
+  template <class M>
+  operator M() const;
+};
+template <class T, class... Members>
+constexpr size_t member_count() {
+  if constexpr (requires { T{Members{}..., AnyMember{}}; })
+    return member_count<T, Members..., AnyMember>();
+  else
+    return sizeof...(Members);
+}
+
+// A message with every field set survives encode/decode; every shorter or
+// longer block fails to decode; and its field list names every member.
+template <class T>
+void check_message(const char* what) {
+  CAPTURE(what);
+  CHECK(listed_fields<T>() == member_count<T>());
+  T m;
+  uint64_t next = 1;
+  fill(m, &next);
+  const std::string bytes = encode(m);
+  T back;
+  REQUIRE(decode(ExactBuffer(bytes).view(), &back));
+  CHECK(encode(back) == bytes);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    CAPTURE(n);
+    T cut;
+    CHECK_FALSE(decode(ExactBuffer(bytes.substr(0, n)).view(), &cut));
+  }
+  T longer;
+  CHECK_FALSE(decode(ExactBuffer(bytes + "x").view(), &longer));
+  CHECK_FALSE(decode(ExactBuffer(bytes + std::string(8, '\0')).view(), &longer));
+}
+
+}  // namespace
+
+TEST_CASE("protocol: every opcode's Args and Reply round-trip, and only whole blocks decode") {
+  size_t opcodes = 0;
+  for_each_rpc([&]<class R>(R) {
+    ++opcodes;
+    check_message<typename R::Args>(opcode_name(R::Args::kOp));
+    check_message<typename R::Reply>(opcode_name(R::Args::kOp));
+  });
+  CHECK(opcodes == static_cast<size_t>(Opcode::kCount) - 1);
+  check_message<ReadDirEntry>("readdir entry");
+  static_assert(std::is_same_v<ReplyOf<OpenArgs>, OpenReply>);
+  static_assert(std::is_same_v<Rpc<Opcode::kChmod>::Reply, EmptyReply>);
+}
+
+TEST_CASE("protocol: an Attr keeps every field, between other fields") {
+  const Attr a = sample_attr();
+  RenameInsertArgs m{"/before", a, 42};
+  RenameInsertArgs back;
+  REQUIRE(decode(ExactBuffer(encode(m)).view(), &back));
+  CHECK(back.path == "/before");
+  CHECK(back.parent_id == 42);
+  const Attr& b = back.attr;
   CHECK(b.id == a.id);
   CHECK(b.mode == a.mode);
   CHECK(b.uid == a.uid);
@@ -125,26 +206,55 @@ TEST_CASE("encode_attr/decode_attr round trip") {
   CHECK_FALSE(b.is_dir());
 }
 
-TEST_CASE("decode_attr on a truncated block fails") {
-  Attr a;
-  a.id = 9;
-  a.mode = S_IFDIR | 0755;
-  Encoder e;
-  encode_attr(e, a);
-  std::string full = e.take();
-  for (size_t n = 0; n < full.size(); ++n) {
-    CAPTURE(n);
-    ExactBuffer buf(std::string_view(full).substr(0, n));
-    Decoder d(buf.view());
-    decode_attr(d);
-    CHECK_FALSE(d.ok());
-  }
-  ExactBuffer buf(full);
-  Decoder d(buf.view());
-  Attr b = decode_attr(d);
-  CHECK(d.done());
-  CHECK(b.is_dir());
-  CHECK(b.id == 9);
+// The layouts the structs replaced, written out field by field: a change
+// here is a change of the wire format (and of tests/fuzz/corpus).
+TEST_CASE("protocol: wire layouts are unchanged") {
+  const Attr a = sample_attr();
+  Encoder attr;
+  attr.u64(a.id).u32(a.mode).u32(a.uid).u32(a.gid).u32(a.nlink).u64(a.size);
+  attr.i64(a.atime_ns).i64(a.mtime_ns).i64(a.ctime_ns);
+  const std::string at = attr.take();
+  CHECK(at.size() == 56);
+  const std::string p = Encoder().str("/p").take();
+  auto u64s = [](std::initializer_list<uint64_t> vs) {
+    Encoder e;
+    for (uint64_t v : vs) e.u64(v);
+    return e.take();
+  };
+
+  CHECK(encode(OpenArgs{"/p", 1, 2, 3, 4, 5}) == p + Encoder().u32(1).u32(2).u32(3).u32(4).u64(5).take());
+  CHECK(encode(OpenReply{a, 6, 7}) == at + u64s({6, 7}));
+  CHECK(encode(StatArgs{"/p"}) == p);
+  CHECK(encode(StatReply{a}) == at);
+  CHECK(encode(UnlinkArgs{"/p"}) == p);
+  CHECK(encode(UnlinkReply{1, 2}) == u64s({1, 2}));
+  CHECK(encode(CloseUpdateArgs{"/p", 1, 2, 1}) == p + u64s({1, 2}) + Encoder().u8(1).take());
+  CHECK(encode(MkdirArgs{"/p", 1, 2, 3, 4}) == p + Encoder().u32(1).u32(2).u32(3).u64(4).take());
+  CHECK(encode(RmdirArgs{"/p", 9}) == p + u64s({9}));
+  CHECK(encode(FenceDirArgs{"/p", 9}) == p + u64s({9}));
+  CHECK(encode(FenceDirReply{1}) == Encoder().u8(1).take());
+  CHECK(encode(UnfenceDirArgs{9}) == u64s({9}));
+  CHECK(encode(TruncateArgs{"/p", 9}) == p + u64s({9}));
+  CHECK(encode(TruncateReply{1, 2}) == u64s({1, 2}));
+  CHECK(encode(ChmodArgs{"/p", 0644}) == p + Encoder().u32(0644).take());
+  CHECK(encode(ReadDirArgs{"/p", "n", 9}) == p + Encoder().str("n").u64(9).take());
+  CHECK(encode(ReadDirReply{1}) == Encoder().u8(1).take());
+  CHECK(encode(ReadDirEntry{1, 2, "n"}) == Encoder().u32(1).u64(2).str("n").take());
+  CHECK(encode(StatfsArgs{}).empty());
+  CHECK(encode(StatfsReply{1, 2, 3}) == u64s({1, 2, 3}));
+  CHECK(encode(RenameInsertArgs{"/p", a, 9}) == p + at + u64s({9}));
+  CHECK(encode(RenameInsertReply{1, 2, 3, 1}) ==
+        Encoder().u8(1).u64(2).u64(3).u8(1).take());
+  CHECK(encode(RenameRemoveArgs{"/p", 9}) == p + u64s({9}));
+  CHECK(encode(WriteArgs{1, 2}) == u64s({1, 2}));
+  CHECK(encode(WriteReply{9}) == u64s({9}));
+  CHECK(encode(ReadArgs{1, 2, 3}) == u64s({1, 2, 3}));
+  CHECK(encode(TruncateDataArgs{1, 2}) == u64s({1, 2}));
+  CHECK(encode(RemoveDataArgs{9}) == u64s({9}));
+  CHECK(encode(FsyncDataArgs{9}) == u64s({9}));
+  CHECK(encode(OpenDataArgs{9, 1}) == u64s({9}) + Encoder().u8(1).take());
+  CHECK(encode(OpenDataReply{1, 2, 3}) == Encoder().u32(1).u64(2).u64(3).take());
+  CHECK(encode(EmptyReply{}).empty());
 }
 
 TEST_CASE("Decoder: every truncation of a message fails and yields zeros") {
