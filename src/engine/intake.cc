@@ -127,16 +127,7 @@ void Intake::recycle(ServerOp* op) {
 
 void Intake::finish(ServerOp* op) {
   if (Call* c = op->local) {
-    c->status = op->status;
-    c->reply_args = std::move(op->reply_args);
-    if (op->status == 0 && op->out_len) {
-      if (op->out_len > c->recv_cap) {
-        c->status = EPROTO;
-      } else {
-        if (op->out_data != c->recv_buf) std::memcpy(c->recv_buf, op->out_data, op->out_len);
-        c->recv_len = op->out_len;
-      }
-    }
+    op->deliver_to_local();
     recycle(op);
     on_local_done(c);
     return;

@@ -3,7 +3,9 @@
 // a request's header and buffers, never what an opcode means.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -37,6 +39,20 @@ struct ServerOp {
       return static_cast<char*>(local->recv_buf);
     storage.resize(len);
     return storage.data();
+  }
+  // Hands the reply to the local caller's Call (status, reply arguments,
+  // payload); the op may then be recycled.
+  void deliver_to_local() {
+    local->status = status;
+    local->reply_args = std::move(reply_args);
+    if (status == 0 && out_len) {
+      if (out_len > local->recv_cap) {
+        local->status = EPROTO;
+      } else {
+        if (out_data != local->recv_buf) std::memcpy(local->recv_buf, out_data, out_len);
+        local->recv_len = out_len;
+      }
+    }
   }
 };
 

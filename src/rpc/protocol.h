@@ -258,7 +258,7 @@ struct FsyncDataArgs {
   static void fields(auto& m, auto&& f) { f(m.id); }
 };
 
-// Same-host direct I/O (see Client::direct_file): the server's backing file
+// Same-host direct I/O (see DirectIo::file): the server's backing file
 // of id, whose descriptor the client duplicates.
 struct OpenDataArgs {
   static constexpr Opcode kOp = Opcode::kOpenData;

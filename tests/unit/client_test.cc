@@ -34,17 +34,7 @@ class LocalJob final : public Runtime {
       servers.push_back(std::make_unique<Server>(r, nranks, kChunk, std::move(store)));
       // As the engine's intake does for a caller on the server's own rank.
       servers.back()->set_finish([](ServerOp* op) {
-        Call* c = op->local;
-        c->status = op->status;
-        c->reply_args = std::move(op->reply_args);
-        if (op->status == 0 && op->out_len) {
-          if (op->out_len > c->recv_cap) {
-            c->status = EPROTO;
-          } else {
-            if (op->out_data != c->recv_buf) std::memcpy(c->recv_buf, op->out_data, op->out_len);
-            c->recv_len = op->out_len;
-          }
-        }
+        op->deliver_to_local();
         delete op;
       });
       servers.back()->create_root();
