@@ -258,6 +258,19 @@ int     benchfs_rename(const char *oldpath, const char *newpath);
  * hold (memory backend).  path must exist.  Asks every server, so a lost
  * rank makes it fail (EIO/ETIMEDOUT).  ENOENT, ENOTDIR, EFAULT. */
 int     benchfs_statvfs(const char *path, struct statvfs *buf);
+/* The rank (in the communicator of benchfs_init) whose server stores the
+ * chunk that holds byte `offset` of the open regular file fd, computed
+ * locally (no message).  For data-locality-aware programs and benchmarks.
+ * A file is cut into chunks of st_blksize bytes (benchfs_fstat: the chunk
+ * size); chunk k covers bytes [k * st_blksize, (k + 1) * st_blksize).  Any
+ * benchfs_size() consecutive chunks of a file lie one on each rank.  The
+ * answer depends only on the file (not its path: a rename moves no data)
+ * and the offset, also past the end of the file (where a write would go),
+ * and is the same on every rank and for every fd of the file, whatever its
+ * access mode.
+ * -1 and errno: EBADF fd not open; EISDIR fd is a directory; EINVAL offset < 0;
+ * ENODEV not running. */
+int     benchfs_chunk_rank(int fd, off_t offset);
 
 /* --- Directories -------------------------------------------------------- */
 

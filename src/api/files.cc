@@ -13,6 +13,7 @@
 #include "api/instance.h"
 #include "api/public_api.h"
 #include "common/path.h"
+#include "common/placement.h"
 
 namespace benchfs {
 namespace {
@@ -271,6 +272,21 @@ extern "C" int benchfs_fsync(int fd) {
     return inst.client->fsync(*f);
   });
   return result(err, 0);
+}
+
+// Placement as the client uses it to send data (Client::pwrite/pread) and
+// the server checks it (Server::check_chunk_range): the file's id decides.
+extern "C" int benchfs_chunk_rank(int fd, off_t offset) {
+  int owner = -1;
+  int err = with_instance([&](Instance& inst) {
+    auto f = lookup(inst, fd);
+    if (!f) return EBADF;
+    if (f->is_dir) return EISDIR;
+    if (offset < 0) return EINVAL;
+    owner = chunk_owner(f->id, static_cast<uint64_t>(offset) / inst.config.chunk_size, inst.size);
+    return 0;
+  });
+  return result(err, owner);
 }
 
 extern "C" int benchfs_stat(const char* path, struct stat* st) {

@@ -9,10 +9,6 @@
 
 namespace benchfs {
 
-// Parses "4096", "64k", "1m", "2g" (case-insensitive, powers of 1024).
-// Returns nullopt for anything else, including overflow and empty input.
-std::optional<uint64_t> parse_size(std::string_view text);
-
 // Parses a duration in seconds: "2", "0.5".  nullopt if not a positive number.
 std::optional<double> parse_seconds(std::string_view text);
 

@@ -88,6 +88,7 @@ std::vector<Row> not_running_rows(benchfs_dir* stale_dir) {
       fails("access", ENODEV, [] { return benchfs_access("/", F_OK); }),
       fails("rename", ENODEV, [] { return benchfs_rename("/a", "/b"); }),
       fails("statvfs", ENODEV, [] { return benchfs_statvfs("/", &vfs); }),
+      fails("chunk_rank", ENODEV, [] { return benchfs_chunk_rank(3, 0); }),
       fails("mkdir", ENODEV, [] { return benchfs_mkdir("/d", 0755); }),
       fails("rmdir", ENODEV, [] { return benchfs_rmdir("/d"); }),
       fails("opendir", ENODEV, [] { return benchfs_opendir("/") ? 0 : -1; }),
@@ -241,6 +242,14 @@ TEST_CASE("bad input at every entry point, then every rank still serves") {
         fails("read on a directory", EISDIR, [&] { return benchfs_read(dfd, buf, 1); }),
         fails("pread on a directory", EISDIR, [&] { return benchfs_pread(dfd, buf, 1, 0); }),
         fails("write on a directory", EBADF, [&] { return benchfs_write(dfd, buf, 1); }),
+        fails("chunk_rank on a directory", EISDIR, [&] { return benchfs_chunk_rank(dfd, 0); }),
+        fails("chunk_rank on a directory, offset -1 (the fd first)", EISDIR,
+              [&] { return benchfs_chunk_rank(dfd, -1); }),
+        // Any access mode will do: it reads nothing.
+        gives("chunk_rank on O_RDONLY and O_WRONLY is a rank", 0, [&] {
+          int r = benchfs_chunk_rank(rfd, 0), w = benchfs_chunk_rank(wfd, 0);
+          return r >= 0 && r < size() && w == r ? 0 : -2;
+        }),
         fails("ftruncate on a directory", EINVAL, [&] { return benchfs_ftruncate(dfd, 0); }),
         fails("access mode 0x10", EINVAL, [&] { return benchfs_access(file.c_str(), 0x10); }),
 
@@ -266,6 +275,12 @@ TEST_CASE("bad input at every entry point, then every rank still serves") {
         fails("write at offset LLONG_MAX-5, 10 bytes", EINVAL, [&] {
           if (benchfs_lseek(seqfd, LLONG_MAX - 5, SEEK_SET) != LLONG_MAX - 5) return -2LL;
           return static_cast<long long>(benchfs_write(seqfd, buf, 10));
+        }),
+        fails("chunk_rank offset -1", EINVAL, [&] { return benchfs_chunk_rank(rfd, -1); }),
+        fails("chunk_rank offset LLONG_MIN", EINVAL, [&] { return benchfs_chunk_rank(wfd, LLONG_MIN); }),
+        gives("chunk_rank at LLONG_MAX is a rank", 0, [&] {
+          int r = benchfs_chunk_rank(rfd, LLONG_MAX);
+          return r >= 0 && r < size() ? 0 : -2;
         }),
         fails("lseek SEEK_SET -1", EINVAL, [&] { return benchfs_lseek(rfd, -1, SEEK_SET); }),
         fails("lseek SEEK_END -101 (before 0)", EINVAL,
@@ -424,6 +439,9 @@ TEST_CASE("bad input at every entry point, then every rank still serves") {
       rows.push_back(fails("fsync fd " + name, EBADF, [f] { return benchfs_fsync(f); }));
       rows.push_back(fails("fstat fd " + name, EBADF, [f, &st] { return benchfs_fstat(f, &st); }));
       rows.push_back(fails("ftruncate fd " + name, EBADF, [f] { return benchfs_ftruncate(f, 0); }));
+      rows.push_back(fails("chunk_rank fd " + name, EBADF, [f] { return benchfs_chunk_rank(f, 0); }));
+      rows.push_back(
+          fails("chunk_rank fd " + name + ", offset -1 (the fd first)", EBADF, [f] { return benchfs_chunk_rank(f, -1); }));
     }
 
     CHECK(run_table(rows) == 0);

@@ -5,9 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <set>
+#include <sstream>
 #include <thread>
 
+#include "common/placement.h"  // to compare benchfs_chunk_rank with the rule itself
 #include "mpi_test.h"
 
 using namespace benchfs_test;
@@ -344,6 +348,117 @@ TEST_CASE("statistics count this rank's requests and bytes") {
   stop();
   CHECK(benchfs_stats_print(stderr) == -1);
   CHECK(errno == ENODEV);
+}
+
+namespace {
+
+// Write requests this rank's server has served (the "write" row of the
+// statistics table, column "served").
+unsigned long long served_writes() {
+  char text[8192] = {};
+  FILE* out = fmemopen(text, sizeof text - 1, "w");
+  REQUIRE(benchfs_stats_print(out) == 0);
+  std::fclose(out);
+  std::istringstream lines(text);
+  std::string line, kind;
+  unsigned long long sent = 0, served = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    if (words >> kind >> sent >> served && kind == "write") return served;
+  }
+  return 0;  // no row: none sent or served yet
+}
+
+}  // namespace
+
+// benchfs_chunk_rank answers from the placement rule without asking
+// anyone; it must name the server that really stores the chunk.  With
+// direct I/O off every piece is a request and each server counts the
+// write requests it serves: writing j + 1 times into the chunk that
+// benchfs_chunk_rank puts on rank j must raise exactly rank j's count by
+// j + 1 (a wrong answer sends the writes elsewhere, and a server refuses a
+// chunk that is not its own).
+TEST_CASE("benchfs_chunk_rank names the server that stores the chunk") {
+  setenv("BENCHFS_DIRECT", "0", 1);
+  start("memory", "64k");
+  unsetenv("BENCHFS_DIRECT");
+  const uint64_t cs = 64 << 10;
+  const int n = size();
+  const std::string mine = "/where" + std::to_string(rank());
+  const std::string theirs = "/where" + std::to_string((rank() + 1) % n);
+  int fd = benchfs_open(mine.c_str(), O_CREAT | O_RDWR, 0644);
+  REQUIRE(fd >= 0);
+  struct stat st;
+  REQUIRE(benchfs_fstat(fd, &st) == 0);
+  REQUIRE(st.st_blksize == static_cast<blksize_t>(cs));
+  const uint64_t id = static_cast<uint64_t>(st.st_ino);
+
+  // Any n consecutive chunks lie one on each rank; every byte of a chunk
+  // on the same rank; the same rank as the placement rule says.
+  for (uint64_t first : {0ULL, 1ULL, 7ULL, 1000003ULL}) {
+    CAPTURE(first);
+    std::set<int> seen;
+    for (uint64_t k = first; k < first + static_cast<uint64_t>(n); ++k) {
+      CAPTURE(k);
+      int r = benchfs_chunk_rank(fd, static_cast<off_t>(k * cs));
+      CHECK(r >= 0);
+      CHECK(r < n);
+      CHECK(r == benchfs::chunk_owner(id, k, n));
+      CHECK(benchfs_chunk_rank(fd, static_cast<off_t>(k * cs + 1)) == r);
+      CHECK(benchfs_chunk_rank(fd, static_cast<off_t>(k * cs + cs - 1)) == r);
+      seen.insert(r);
+    }
+    CHECK(seen.size() == static_cast<size_t>(n));
+  }
+  // The last byte an off_t can name, and an fd of each access mode (also
+  // one another rank's file, opened read-only here) agree.
+  CHECK(benchfs_chunk_rank(fd, LLONG_MAX) == benchfs::chunk_owner(id, LLONG_MAX / cs, n));
+  int wfd = benchfs_open(mine.c_str(), O_WRONLY);
+  int rfd = benchfs_open(mine.c_str(), O_RDONLY);
+  REQUIRE(wfd >= 0);
+  REQUIRE(rfd >= 0);
+  for (uint64_t k = 0; k < 2 * static_cast<uint64_t>(n); ++k) {
+    CHECK(benchfs_chunk_rank(wfd, static_cast<off_t>(k * cs)) == benchfs_chunk_rank(fd, static_cast<off_t>(k * cs)));
+    CHECK(benchfs_chunk_rank(rfd, static_cast<off_t>(k * cs)) == benchfs_chunk_rank(fd, static_cast<off_t>(k * cs)));
+  }
+  REQUIRE(benchfs_close(wfd) == 0);
+  REQUIRE(benchfs_close(rfd) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);  // every file exists
+  int tfd = benchfs_open(theirs.c_str(), O_RDONLY);
+  REQUIRE(tfd >= 0);
+  struct stat tst;
+  REQUIRE(benchfs_fstat(tfd, &tst) == 0);
+  for (uint64_t k = 0; k < 2 * static_cast<uint64_t>(n); ++k)
+    CHECK(benchfs_chunk_rank(tfd, static_cast<off_t>(k * cs)) ==
+          benchfs::chunk_owner(static_cast<uint64_t>(tst.st_ino), k, n));
+  REQUIRE(benchfs_close(tfd) == 0);
+
+  // Where the data goes: one writer at a time, j + 1 small writes into a
+  // chunk on rank j, for every j.
+  std::vector<char> buf(100);
+  for (int writer = 0; writer < n; ++writer) {
+    CAPTURE(writer);
+    const unsigned long long before = served_writes();
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == writer) {
+      for (int j = 0; j < n; ++j) {
+        off_t at = -1;
+        for (uint64_t k = 0; k < static_cast<uint64_t>(n) && at < 0; ++k)
+          if (benchfs_chunk_rank(fd, static_cast<off_t>(k * cs)) == j) at = static_cast<off_t>(k * cs);
+        REQUIRE(at >= 0);
+        for (int t = 0; t <= j; ++t) {
+          fill_pattern(buf, 7 + static_cast<uint64_t>(t), static_cast<uint64_t>(at) + 100 * t);
+          REQUIRE(benchfs_pwrite(fd, buf.data(), buf.size(), at + 100 * t) == 100);
+        }
+      }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(served_writes() - before == static_cast<unsigned long long>(rank() + 1));
+  }
+  REQUIRE(benchfs_close(fd) == 0);
+  MPI_Barrier(MPI_COMM_WORLD);
+  REQUIRE(benchfs_unlink(mine.c_str()) == 0);
+  stop();
 }
 
 namespace {

@@ -1,11 +1,11 @@
-// Tests of src/common/config.h: size and duration parsing, BENCHFS_* variables.
+// Tests of src/common/config.h: duration parsing, BENCHFS_* variables (sizes:
+// size_test.cc).
 #include "common/config.h"
 
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <cstdlib>
-#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,55 +66,6 @@ void expect_invalid(EnvGuard& env, const char* name, const char* value) {
 }
 
 }  // namespace
-
-TEST_CASE("parse_size: plain numbers") {
-  CHECK(parse_size("0") == std::optional<uint64_t>(0));
-  CHECK(parse_size("1") == std::optional<uint64_t>(1));
-  CHECK(parse_size("4096") == std::optional<uint64_t>(4096));
-  CHECK(parse_size("007") == std::optional<uint64_t>(7));
-  CHECK(parse_size("18446744073709551615") ==
-        std::optional<uint64_t>(std::numeric_limits<uint64_t>::max()));
-}
-
-TEST_CASE("parse_size: suffixes are powers of 1024, case-insensitive") {
-  CHECK(parse_size("64k") == std::optional<uint64_t>(64ULL << 10));
-  CHECK(parse_size("64K") == std::optional<uint64_t>(64ULL << 10));
-  CHECK(parse_size("1m") == std::optional<uint64_t>(1ULL << 20));
-  CHECK(parse_size("1M") == std::optional<uint64_t>(1ULL << 20));
-  CHECK(parse_size("2g") == std::optional<uint64_t>(2ULL << 30));
-  CHECK(parse_size("2G") == std::optional<uint64_t>(2ULL << 30));
-  CHECK(parse_size("3t") == std::optional<uint64_t>(3ULL << 40));
-  CHECK(parse_size("1MB") == std::optional<uint64_t>(1ULL << 20));
-  CHECK(parse_size("8kb") == std::optional<uint64_t>(8ULL << 10));
-  CHECK(parse_size("0k") == std::optional<uint64_t>(0));
-}
-
-TEST_CASE("parse_size: rejects malformed input") {
-  CHECK_FALSE(parse_size("").has_value());
-  CHECK_FALSE(parse_size("k").has_value());
-  CHECK_FALSE(parse_size("abc").has_value());
-  CHECK_FALSE(parse_size("-1").has_value());
-  CHECK_FALSE(parse_size("+1").has_value());
-  CHECK_FALSE(parse_size(" 1").has_value());
-  CHECK_FALSE(parse_size("1 ").has_value());
-  CHECK_FALSE(parse_size("1.5m").has_value());
-  CHECK_FALSE(parse_size("1x").has_value());
-  CHECK_FALSE(parse_size("1kk").has_value());
-  CHECK_FALSE(parse_size("1mbb").has_value());
-  CHECK_FALSE(parse_size("1b").has_value());
-  CHECK_FALSE(parse_size("12k3").has_value());
-}
-
-TEST_CASE("parse_size: rejects overflow") {
-  CHECK_FALSE(parse_size("18446744073709551616").has_value());
-  CHECK_FALSE(parse_size("99999999999999999999999").has_value());
-  // 2^24 tebibytes = 2^64 bytes: one too many.
-  CHECK_FALSE(parse_size("16777216t").has_value());
-  CHECK(parse_size("16777215t") == std::optional<uint64_t>(16777215ULL << 40));
-  // 2^34 gibibytes = 2^64 bytes.
-  CHECK_FALSE(parse_size("17179869184g").has_value());
-  CHECK(parse_size("17179869183g") == std::optional<uint64_t>(17179869183ULL << 30));
-}
 
 TEST_CASE("parse_seconds") {
   CHECK(parse_seconds("2") == std::optional<double>(2.0));
@@ -207,6 +158,22 @@ TEST_CASE("load_config: every variable is read") {
   CHECK(c.log_level == "debug");
   CHECK(c.spin_us == 0u);
   CHECK(c.watch_us == 0u);
+}
+
+TEST_CASE("load_config: sizes take the shared parse_size syntax") {
+  EnvGuard env;
+  std::string error;
+  env.set("BENCHFS_CHUNK_SIZE", "2MB");
+  env.set("BENCHFS_EAGER_THRESHOLD", "4K");
+  env.set("BENCHFS_MEMORY_LIMIT", "1Gb");
+  Config c;
+  REQUIRE(load_config(&c, &error));
+  CHECK(c.chunk_size == (2ULL << 20));
+  CHECK(c.eager_threshold == (4ULL << 10));
+  CHECK(c.memory_limit == (1ULL << 30));
+  expect_invalid(env, "BENCHFS_CHUNK_SIZE", "1 m");
+  expect_invalid(env, "BENCHFS_CHUNK_SIZE", "1mib");
+  expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "20000000t");
 }
 
 TEST_CASE("load_config: boundary values are accepted") {
