@@ -90,6 +90,37 @@ inline std::string make_shared_dir(const std::string& base, const char* prefix) 
   return std::string(buf);
 }
 
+// Writes len pattern bytes at offset in transfers of xfer bytes.
+inline void write_pattern(int fd, uint64_t seed, uint64_t offset, size_t len, size_t xfer) {
+  std::vector<char> buf;
+  for (size_t done = 0; done < len; done += xfer) {
+    size_t n = std::min(xfer, len - done);
+    buf.resize(n);
+    fill_pattern(buf, seed, offset + done);
+    REQUIRE(benchfs_pwrite(fd, buf.data(), n, static_cast<off_t>(offset + done)) ==
+            static_cast<ssize_t>(n));
+  }
+}
+
+// Reads len bytes at offset in transfers of xfer bytes and checks the pattern.
+inline void check_pattern(int fd, uint64_t seed, uint64_t offset, size_t len, size_t xfer) {
+  std::vector<char> buf(xfer);
+  for (size_t done = 0; done < len; done += xfer) {
+    size_t n = std::min(xfer, len - done);
+    REQUIRE(benchfs_pread(fd, buf.data(), n, static_cast<off_t>(offset + done)) ==
+            static_cast<ssize_t>(n));
+    long long bad = first_mismatch(buf, seed, offset + done, n);
+    INFO("first bad byte at file offset " << offset + done + bad);
+    REQUIRE(bad == -1);
+  }
+}
+
+inline off_t size_of(const char* path) {
+  struct stat st;
+  REQUIRE(benchfs_stat(path, &st) == 0);
+  return st.st_size;
+}
+
 // A directory for this job's backing stores, shared by all ranks; removed
 // by the test's main at exit.
 inline const std::string& scratch_dir() {
