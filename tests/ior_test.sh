@@ -1,0 +1,209 @@
+#!/bin/sh
+# Real IOR and mdtest on the BenchFS of this build: `make install`s it into
+# a work folder, builds IOR with ior-patches/ against it (scripts/build-ior,
+# cached), then runs at 2 ranks on both backends (uring, memory):
+#   IOR easy   -F -t 1m -b 16m             } -w -r -W -R: IOR compares every
+#   IOR hard   -t 47008 -b 47008 -s 200    } byte it reads back
+#   mdtest     -n 500 -u -w 3901 -e 3901 -X (3901-byte files, read verified)
+# plus IOR hard with --benchfs.chunk-size=64k (records across chunk
+# boundaries), and a control run that reads with another data signature
+# than it wrote: the checks below must catch it, or they catch nothing.
+# A run fails on a nonzero exit, a timeout, an ERROR/WARNING line (IOR's
+# "Incorrect data on read", mdtest's "ERROR: verifying the data", which
+# mdtest does not put in its exit status) or a BenchFS error log line, and
+# when its BENCHFS_DIR (a fresh temp dir) is not empty afterwards.
+#
+# Runs in the build directory (make check).  IOR's source:
+# ../shared/vendor/ior-5fcf0ba.tar.gz beside the source tree's root, or
+# IOR_SRC=/path/to/ior when set; with neither: SKIP (77).  Also SKIP: a
+# build without libbenchfs.so or with sanitizers (IOR is not instrumented).
+# Work folder (BENCHFS_IOR_TEST_WORK; default
+# ${TMPDIR:-/tmp}/benchfs-ior-test-<checksum of this build directory's path>):
+# prefix/ (the install), ior/ (the IOR build, kept: rebuilt only when the
+# IOR source, ior-benchfs.patch or apply.sh change) and logs/.  Each
+# mpirun: timeout BENCHFS_IOR_RUN_TIMEOUT (default 120 s).
+set -u
+me=ior_test
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+build=$(pwd)
+np=2
+tmo=${BENCHFS_IOR_RUN_TIMEOUT:-120}
+t0=$(date +%s)
+
+tarball=$srcdir/../shared/vendor/ior-5fcf0ba.tar.gz
+if [ -z "${IOR_SRC:-}" ] && [ ! -f "$tarball" ]; then
+  echo "SKIP: no IOR source (../shared/vendor/ior-5fcf0ba.tar.gz or IOR_SRC)"
+  exit 77
+fi
+if [ ! -f .libs/libbenchfs.so ]; then
+  echo "SKIP: no libbenchfs.so in $build (IOR links the shared library)"
+  exit 77
+fi
+if ldd .libs/libbenchfs.so | grep -q -E 'lib(a|t|ub)san'; then
+  echo "SKIP: sanitizer build (IOR is not built with the sanitizer runtime libbenchfs.so needs)"
+  exit 77
+fi
+
+id=$(printf '%s' "$build" | cksum | cut -d' ' -f1)
+work=${BENCHFS_IOR_TEST_WORK:-${TMPDIR:-/tmp}/benchfs-ior-test-$id}
+mkdir -p "$work/logs" || { echo "FAIL: cannot make $work"; exit 1; }
+work=$(cd "$work" && pwd)
+case $work/ in
+  "$srcdir"/*) echo "FAIL: work folder $work is inside the source tree"; exit 1 ;;
+esac
+prefix=$work/prefix
+echo "work folder: $work"
+
+# --- BenchFS of this build, installed into $prefix ---------------------------
+# All directories given, so nothing lands outside $prefix whatever configure
+# was told; install -C keeps the header's time stamp when it is unchanged
+# (IOR's aiori-BENCHFS.o depends on it).  The outer make's flags (jobserver,
+# TESTS=...) are not for this make.
+echo "=== make install prefix=$prefix"
+if ! (unset MAKEFLAGS MFLAGS MAKELEVEL
+      make install prefix="$prefix" exec_prefix="$prefix" bindir="$prefix/bin" \
+        libdir="$prefix/lib" includedir="$prefix/include" INSTALL_DATA='install -C -m 644') \
+      >"$work/logs/benchfs-install.log" 2>&1; then
+  tail -30 "$work/logs/benchfs-install.log"
+  echo "FAIL: make install ($work/logs/benchfs-install.log)"
+  exit 1
+fi
+# benchfs.pc names the configured prefix: point it at this one.
+pc=$prefix/lib/pkgconfig/benchfs.pc
+sed -e "s|^prefix=.*|prefix=$prefix|" -e 's|^exec_prefix=.*|exec_prefix=${prefix}|' \
+    -e 's|^libdir=.*|libdir=${exec_prefix}/lib|' -e 's|^includedir=.*|includedir=${prefix}/include|' \
+    "$pc" >"$pc.tmp" && mv "$pc.tmp" "$pc" || { echo "FAIL: cannot rewrite $pc"; exit 1; }
+
+# --- IOR with the BENCHFS backend -----------------------------------------------
+echo "=== scripts/build-ior $work $prefix (IOR from ${IOR_SRC:-$tarball})"
+b0=$(date +%s)
+rc=0
+IOR_GIT='' IOR_TARBALL=$tarball nice "$srcdir/scripts/build-ior" "$work" "$prefix" || rc=$?
+case $rc in
+  0) ;;
+  3) echo "SKIP: no IOR source"; exit 77 ;;
+  *) echo "FAIL: scripts/build-ior exited with $rc"; exit 1 ;;
+esac
+echo "IOR ready in $(( $(date +%s) - b0 )) s"
+ior=$work/ior/src/ior
+mdtest=$work/ior/src/mdtest
+
+# --- Runs -----------------------------------------------------------------------
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun=${MPIRUN:-mpirun}
+data=
+out=
+cleanup() { [ -z "$data" ] || rm -rf "$data"; [ -z "$out" ] || rm -f "$out" "$out.err"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+fail=0
+failed_runs=
+
+# run NAME BACKEND PROGRAM ARGS...: one mpirun at $np ranks with
+# BENCHFS_DIR in a fresh temp dir, removed afterwards; prints the output and
+# keeps it in $out until the next run.  Sets run_rc (exit status), run_err
+# (1: error lines in the output) and run_left (1: BENCHFS_DIR not empty).
+run() {
+  name=$1 backend=$2
+  shift 2
+  [ -z "$out" ] || rm -f "$out"
+  data=$(mktemp -d "${TMPDIR:-/tmp}/benchfs-ior-test-data.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
+  out=$(mktemp "${TMPDIR:-/tmp}/benchfs-ior-test-out.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
+  echo "=== $name: BENCHFS_BACKEND=$backend BENCHFS_DIR=$data" \
+    "mpirun -np $np $(echo "$*" | sed "s|$work/ior/src/||")"
+  r0=$(date +%s)
+  run_rc=0
+  env BENCHFS_BACKEND="$backend" BENCHFS_DIR="$data" "${TIMEOUT:-timeout}" -k 10 "$tmo" \
+    "$mpirun" --oversubscribe --bind-to none -x BENCHFS_BACKEND -x BENCHFS_DIR \
+    ${BENCHFS_LOG_LEVEL:+-x BENCHFS_LOG_LEVEL} -np "$np" "$@" >"$out" 2>&1 </dev/null || run_rc=$?
+  cat "$out"
+  echo "=== $name: exit $run_rc, $(( $(date +%s) - r0 )) s"
+  # IOR's data check failures are WARNINGs ("Incorrect data on read (N
+  # errors found)"; its exit status is the error count, so 256 errors exit
+  # 0); mdtest reports them as "ERROR: verifying the data" and exits 0.
+  run_err=0
+  if grep -n -E 'ERROR|WARNING|Incorrect data|errors found|[Uu]nable to|\[benchfs[^]]*(error|critical)' "$out" >"$out.err"; then
+    run_err=1
+  fi
+  run_left=0
+  if [ -n "$(ls -A "$data")" ]; then
+    echo "--- $name: left behind in BENCHFS_DIR:"
+    find "$data" | head -10
+    run_left=1
+  fi
+  rm -rf "$data"
+  data=
+}
+failed() { # NAME WHY: one failure of the test
+  echo "FAIL: $1: $2"
+  fail=1
+  failed_runs="$failed_runs
+  $1: $2"
+}
+# check NAME BACKEND PROGRAM ARGS...: a run that must be clean.
+check() {
+  run "$@"
+  what="$1 ($2)"
+  case $run_rc in
+    0) ;;
+    124 | 137) failed "$what" "timed out after ${tmo}s" ;;
+    *) failed "$what" "exit status $run_rc" ;;
+  esac
+  if [ $run_err -eq 1 ]; then
+    head -10 "$out.err" | sed 's/^/    /'
+    failed "$what" "error lines in the output (above)"
+  fi
+  [ $run_left -eq 0 ] || failed "$what" "files left in BENCHFS_DIR"
+  rm -f "$out.err"
+}
+
+for backend in uring memory; do
+  check "IOR easy" $backend "$ior" -a BENCHFS -F -w -r -W -R -t 1m -b 16m -o /ior_easy
+  grep -q '^read ' "$out" || failed "IOR easy ($backend)" "no read results"
+  check "IOR hard" $backend "$ior" -a BENCHFS -w -r -W -R -t 47008 -b 47008 -s 200 -o /ior_hard
+  grep -q '^read ' "$out" || failed "IOR hard ($backend)" "no read results"
+  check "mdtest" $backend "$mdtest" -a BENCHFS -n 500 -u -w 3901 -e 3901 -X -d /mdtest
+  grep -q 'File read' "$out" || failed "mdtest ($backend)" "no File read rate"
+done
+
+# The IOR option reaches BenchFS: its start-up log line names the chunk size.
+BENCHFS_LOG_LEVEL=info check "IOR hard, 64k chunks" uring "$ior" -a BENCHFS --benchfs.chunk-size=64k \
+  -w -r -W -R -t 47008 -b 47008 -s 200 -o /ior_hard_64k
+grep -q 'chunk size 65536' "$out" || failed "IOR hard, 64k chunks" "BenchFS did not start with 64 KiB chunks"
+
+# Control: test 0 writes with one data signature and keeps the file, test 1
+# reads it back expecting another.  The checks above must see that.
+cat >"$work/control.ior" <<'EOS'
+IOR START
+    api=BENCHFS
+    testFile=/control
+    blockSize=1m
+    transferSize=256k
+    setTimeStampSignature=11
+    keepFile=1
+    writeFile=1
+    readFile=0
+RUN
+    setTimeStampSignature=12
+    keepFile=0
+    writeFile=0
+    readFile=1
+    checkRead=1
+RUN
+IOR STOP
+EOS
+run "control: read with the wrong signature" memory "$ior" -f "$work/control.ior"
+if [ $run_rc -ne 0 ] && [ $run_err -eq 1 ] && grep -q 'Incorrect data on read' "$out"; then
+  echo "--- control: caught (exit $run_rc, \"$(grep -m1 'Incorrect data' "$out")\")"
+else
+  failed "control" "a read of wrong data was not caught (exit $run_rc, error lines: $run_err)"
+fi
+[ $run_left -eq 0 ] || failed "control" "files left in BENCHFS_DIR"
+rm -f "$out.err"
+
+echo "=== $me: $(( $(date +%s) - t0 )) s in all"
+if [ $fail -ne 0 ]; then
+  echo "FAILED:$failed_runs"
+fi
+exit $fail
