@@ -38,25 +38,30 @@ void remove_backing_dir(const std::string& dir) {
   }
 }
 
-// Hosts in the job, as MPI sees them (ranks that share memory).
+// Hosts in the job, as MPI sees them: one leader per group of ranks that
+// share memory.
 int nhosts() {
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   int node_rank = 0;
   MPI_Comm_rank(node, &node_rank);
   MPI_Comm_free(&node);
-  int leader = node_rank == 0 ? 1 : 0, n = 0;
+  int leader = node_rank == 0 ? 1 : 0;
+  int n = 0;
   MPI_Allreduce(&leader, &n, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   return n;
 }
 
-std::string file_name(int owner, int i) {
-  return "file.mdtest." + std::to_string(owner) + "." + std::to_string(i);
+// Short names: a server's page of a 300-entry directory (about 75 entries
+// at 4 ranks) travels eager; long ones make it larger than the 8 KiB eager
+// threshold, so it travels rendezvous.
+std::string file_name(int owner, int i, bool long_name) {
+  std::string n = "file.mdtest." + std::to_string(owner) + "." + std::to_string(i);
+  if (long_name) n += "." + std::string(120, 'x');
+  return n;
 }
 
-}  // namespace
-
-TEST_CASE("files created before a barrier are all listed after it, on every host") {
+void check_listings(bool long_names) {
   constexpr int kFiles = 300;
   const int hosts = nhosts();
   if (rank() == 0) MESSAGE(size() << " rank(s) on " << hosts << " host(s)");
@@ -64,10 +69,11 @@ TEST_CASE("files created before a barrier are all listed after it, on every host
   start("uring", "64k", backing);
   int lost_total = 0;
   for (int round = 0; round < rounds(); ++round) {
-    std::string mine = "/vis" + std::to_string(round) + "." + std::to_string(rank());
+    const std::string base = long_names ? "/long" : "/vis";
+    std::string mine = base + std::to_string(round) + "." + std::to_string(rank());
     REQUIRE(benchfs_mkdir(mine.c_str(), 0755) == 0);
     for (int i = 0; i < kFiles; ++i) {
-      std::string p = mine + "/" + file_name(rank(), i);
+      std::string p = mine + "/" + file_name(rank(), i, long_names);
       int fd = benchfs_open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
       REQUIRE_MESSAGE(fd >= 0, p << ": " << strerror(errno));
       REQUIRE(benchfs_close(fd) == 0);
@@ -76,7 +82,7 @@ TEST_CASE("files created before a barrier are all listed after it, on every host
 
     // Another rank's directory (on another host where there is one).
     const int owner = (rank() + 1) % size();
-    const std::string theirs = "/vis" + std::to_string(round) + "." + std::to_string(owner);
+    const std::string theirs = base + std::to_string(round) + "." + std::to_string(owner);
     benchfs_dir* d = benchfs_opendir(theirs.c_str());
     REQUIRE_MESSAGE(d != nullptr, theirs << ": " << strerror(errno));
     std::set<std::string> seen;
@@ -91,7 +97,7 @@ TEST_CASE("files created before a barrier are all listed after it, on every host
     std::string missing;
     int lost = 0;
     for (int i = 0; i < kFiles; ++i) {
-      std::string name = file_name(owner, i);
+      std::string name = file_name(owner, i, long_names);
       if (seen.count(name)) continue;
       ++lost;
       missing += " " + name;
@@ -110,4 +116,14 @@ TEST_CASE("files created before a barrier are all listed after it, on every host
   CHECK(all(lost_total == 0));
   stop();
   remove_backing_dir(backing);
+}
+
+}  // namespace
+
+TEST_CASE("files created before a barrier are all listed after it, on every host") {
+  check_listings(false);
+}
+
+TEST_CASE("the same with pages above the eager threshold (rendezvous)") {
+  check_listings(true);
 }
