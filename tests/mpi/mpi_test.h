@@ -46,6 +46,18 @@ inline int size() {
   return s;
 }
 
+// Other ranks on this rank's host, as MPI sees hosts (ranks that can share
+// memory): 0 when every rank runs on a host of its own (scripts/hosts run
+// --ranks-per-host 1).  Collective.
+inline int ranks_on_my_host_besides_me() {
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int n = 1;
+  MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  return n - 1;
+}
+
 // Byte `i` of the test pattern of a (file, seed): every byte differs by
 // position, so misplaced or stale data is caught.
 inline unsigned char pattern_byte(uint64_t seed, uint64_t i) {
