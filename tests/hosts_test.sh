@@ -4,7 +4,7 @@
 # UCX goes over TCP and no same-host shortcut applies between the hosts.
 # Runs, each as one mpirun across the hosts with a timeout:
 #   visibility_test  files created before a barrier are listed after it
-#   io_test, bad_input_test, dead_rank_test, stress_test
+#   io_test, namespace_test, bad_input_test, dead_rank_test, stress_test
 #   every example
 # SKIP (77) where network namespaces cannot be made (not root, no `ip`);
 # anything else that goes wrong is a failure.  The hosts are removed at the
@@ -26,9 +26,11 @@ fail=0
 run() {
   prog=$1
   shift
+  limit=$tmo
+  case $prog in */namespace_test) limit=$((tmo * 3)) ;; esac  # ~3 min at 2 x 2
   echo "=== $prog at 2 hosts x 2 ranks"
   start=$(date +%s)
-  "$hosts" run --hosts 2 --ranks-per-host 2 --timeout "$tmo" "$@" -- "$build/$prog"
+  "$hosts" run --hosts 2 --ranks-per-host 2 --timeout "$limit" "$@" -- "$build/$prog"
   rc=$?
   echo "=== $prog at 2 hosts x 2 ranks: exit $rc, $(( $(date +%s) - start )) s"
   [ $rc -eq 0 ] || { echo "FAIL: $prog at 2 hosts x 2 ranks"; fail=1; }
@@ -36,6 +38,7 @@ run() {
 
 run tests/mpi/visibility_test
 run tests/mpi/io_test
+run tests/mpi/namespace_test
 run tests/mpi/bad_input_test
 # A rank exits without MPI_Finalize on purpose (see tests/run-test).
 run tests/mpi/dead_rank_test --mca orte_allowed_exit_without_sync 1
