@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "client/calls.h"
 #include "rpc/protocol.h"
 
 namespace benchfs {
@@ -61,10 +62,7 @@ std::shared_ptr<DirectFile> DirectIo::file(DirectFiles& files, uint64_t id, int 
     if (it->second->live()) return it->second;
     files.by_rank.erase(it);
   }
-  Call c;
-  c.target = rank;
-  c.op = Opcode::kOpenData;
-  c.args = encode(OpenDataArgs{id, static_cast<uint8_t>(create ? 1 : 0)});
+  Call c = call_to(rank, OpenDataArgs{id, static_cast<uint8_t>(create ? 1 : 0)});
   runtime_.execute(&c, 1, 1);
   if (c.status == EOPNOTSUPP) files.by_rank[rank] = nullptr;
   // ENOENT (nothing stored there: a hole) or a failed server: requests

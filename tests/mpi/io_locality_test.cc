@@ -18,14 +18,19 @@ using namespace benchfs_test;
 
 namespace {
 
-// Write requests this rank's server has served (the "write" row of the
-// statistics table, column "served").
-unsigned long long served_writes() {
+// This rank's statistics table, as benchfs_stats_print writes it.
+std::string stats_text() {
   char text[8192] = {};
   FILE* out = fmemopen(text, sizeof text - 1, "w");
   REQUIRE(benchfs_stats_print(out) == 0);
   std::fclose(out);
-  std::istringstream lines(text);
+  return text;
+}
+
+// Write requests this rank's server has served (the "write" row of the
+// statistics table, column "served").
+unsigned long long served_writes() {
+  std::istringstream lines(stats_text());
   std::string line, kind;
   unsigned long long sent = 0, served = 0;
   while (std::getline(lines, line)) {
@@ -132,11 +137,8 @@ namespace {
 // The "direct:" line of this rank's statistics: pieces copied straight
 // into or out of same-host servers' backing files.
 unsigned long long direct_pieces() {
-  char text[8192] = {};
-  FILE* out = fmemopen(text, sizeof text - 1, "w");
-  REQUIRE(benchfs_stats_print(out) == 0);
-  std::fclose(out);
-  const char* at = std::strstr(text, "direct: ");
+  const std::string text = stats_text();
+  const char* at = std::strstr(text.c_str(), "direct: ");
   return at ? std::strtoull(at + 8, nullptr, 10) : 0;
 }
 
