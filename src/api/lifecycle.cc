@@ -111,7 +111,7 @@ int init(MPI_Comm user_comm) {
   inst->job_tag = tag;
 
   raise_fd_limit();
-  auto store = make_chunk_store(inst->config, inst->rank, tag, &error);
+  auto store = make_chunk_store(inst->config, inst->rank, inst->size, tag, &error);
   if (!store) log().error("benchfs_init: {}", error);
   if (agree(store ? 0 : EIO, inst->comm)) return fail(EIO);
 

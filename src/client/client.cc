@@ -32,7 +32,7 @@ Client::Client(Runtime& runtime, const Config& config, mode_t umask)
       // Peers are asked only if this rank's own store could answer: a job's
       // ranks share BENCHFS_BACKEND and BENCHFS_DIR, so otherwise every
       // open file would cost a refused request per server.
-      direct_io_(runtime, config.direct_io && runtime.offers_backing_files()) {}
+      direct_io_(runtime, config.direct_io && runtime.offers_backing_files(), config.chunk_size) {}
 
 int Client::metadata_owner_of(const std::string& path) const {
   return metadata_owner(path, nranks_);
@@ -129,8 +129,10 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
   for (size_t i = 0; i < pieces.size(); ++i) {
     const ChunkPiece& p = pieces[i];
     int owner = chunk_owner(f.id, p.index, nranks_);
-    if (auto file = direct_io_.file(f.direct, f.id, owner, true)) {
-      direct[i] = pwrite_full(file->fd, data + p.buffer_offset, p.length, p.file_offset);
+    int fd;
+    uint64_t address;
+    if (direct_io_.locate(f.direct, f.id, owner, p.file_offset, p.length, true, &fd, &address)) {
+      direct[i] = pwrite_full(fd, data + p.buffer_offset, p.length, address);
       runtime_.count_direct(direct[i] > 0 ? static_cast<uint64_t>(direct[i]) : 0);
       continue;
     }
@@ -195,8 +197,10 @@ int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* d
   calls.reserve(pieces.size());
   for (const ChunkPiece& p : pieces) {
     int owner = chunk_owner(f.id, p.index, nranks_);
-    if (auto file = direct_io_.file(f.direct, f.id, owner, false)) {
-      int64_t r = pread_full(file->fd, out + p.buffer_offset, p.length, p.file_offset);
+    int fd;
+    uint64_t address;
+    if (direct_io_.locate(f.direct, f.id, owner, p.file_offset, p.length, false, &fd, &address)) {
+      int64_t r = pread_full(fd, out + p.buffer_offset, p.length, address);
       if (r < 0) return static_cast<int>(-r);
       runtime_.count_direct(p.length);
       continue;

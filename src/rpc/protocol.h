@@ -258,19 +258,27 @@ struct FsyncDataArgs {
   static void fields(auto& m, auto&& f) { f(m.id); }
 };
 
-// Same-host direct I/O (see DirectIo::file): the server's backing file
-// of id, whose descriptor the client duplicates.
+// Same-host direct I/O (see DirectIo::locate): the extent of the server's
+// large arena that holds the chunk byte at `offset` of id
+// (ChunkStore::direct_extent); the client duplicates the arena's
+// descriptor once per server.
 struct OpenDataArgs {
   static constexpr Opcode kOp = Opcode::kOpenData;
   uint64_t id = 0;
   uint8_t create = 0;  // 0 or 1
-  static void fields(auto& m, auto&& f) { f(m.id, m.create); }
+  uint64_t offset = 0;
+  static void fields(auto& m, auto&& f) { f(m.id, m.create, m.offset); }
 };
 struct OpenDataReply {
-  uint32_t fd = 0;  // the server's descriptor number
+  uint32_t fd = 0;  // the server's descriptor number of its large arena
   uint64_t dev = 0;  // identify the file the client must find behind it
   uint64_t ino = 0;
-  static void fields(auto& m, auto&& f) { f(m.fd, m.dev, m.ino); }
+  uint64_t local_start = 0;  // the extent: local offset (striping.h) of its first byte,
+  uint64_t address = 0;      //   that byte's place in the arena,
+  uint64_t length = 0;       //   and its length
+  static void fields(auto& m, auto&& f) {
+    f(m.fd, m.dev, m.ino, m.local_start, m.address, m.length);
+  }
 };
 
 // --- The opcode table ----------------------------------------------------------

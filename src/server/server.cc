@@ -331,13 +331,11 @@ void Server::handle_read(ServerOp* op, const ReadArgs& args) {
 
 void Server::handle_truncate_data(ServerOp* op, const TruncateDataArgs& args) {
   if (args.size > kMaxFileSize) return reply(op, EINVAL);
-  auto done = [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); };
-  // When none of this rank's chunks lies below the new size, drop the file
-  // here entirely, so a later unlink (which asks only the servers holding
-  // chunks of the then-current size) leaves nothing behind.
-  if (first_chunk_on(args.id, rank_, nranks_) >= chunk_count(args.size, chunk_size_))
-    return store_->remove(args.id, done);
-  store_->truncate(args.id, args.size, done);
+  // A file with nothing left here is dropped by the store, so a later
+  // unlink (which asks only the servers holding chunks of the then-current
+  // size) leaves nothing behind.
+  store_->truncate(args.id, args.size,
+                   [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
 }
 
 void Server::handle_remove_data(ServerOp* op, const RemoveDataArgs& args) {
@@ -350,12 +348,13 @@ void Server::handle_fsync_data(ServerOp* op, const FsyncDataArgs& args) {
 
 void Server::handle_open_data(ServerOp* op, const OpenDataArgs& args) {
   if (args.create > 1) return reply(op, EPROTO);
-  int fd = -1;
-  OpenDataReply r;
-  if (int err = store_->backing_file(args.id, args.create != 0, &fd, &r.dev, &r.ino))
+  if (args.offset > kMaxFileSize) return reply(op, EINVAL);
+  if (chunk_owner(args.id, args.offset / chunk_size_, nranks_) != rank_) return reply(op, EPROTO);
+  DirectExtent e;
+  if (int err = store_->direct_extent(args.id, args.offset, args.create != 0, &e))
     return reply(op, err);
-  r.fd = static_cast<uint32_t>(fd);
-  reply(op, r);
+  reply(op, OpenDataReply{static_cast<uint32_t>(e.fd), e.dev, e.ino, e.local_start, e.address,
+                          e.length});
 }
 
 }  // namespace benchfs

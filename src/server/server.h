@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/placement.h"
 #include "engine/service.h"
 #include "rpc/message.h"
 #include "rpc/protocol.h"
@@ -81,7 +82,7 @@ class Server final : public Service {
   int check_path_request(const std::string& path, bool owned) const;
   int check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const;
 
-  uint64_t new_file_id() { return (static_cast<uint64_t>(rank_) << 40) | ++last_file_id_; }
+  uint64_t new_file_id() { return make_file_id(rank_, ++last_file_id_); }
 
   int rank_;
   int nranks_;

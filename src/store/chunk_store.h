@@ -17,6 +17,16 @@ namespace benchfs {
 
 struct Config;
 
+// An extent of a store's large arena, as direct_extent() names it.
+struct DirectExtent {
+  int fd = -1;             // the arena, in the server's process
+  uint64_t dev = 0;        // its device and inode: what a client must find
+  uint64_t ino = 0;        //   behind its duplicate of fd
+  uint64_t local_start = 0;  // local offset (striping.h) of the extent's first byte
+  uint64_t address = 0;      // where that byte is in the arena
+  uint64_t length = 0;
+};
+
 class ChunkStore {
  public:
   using Done = std::function<void(int64_t result)>;
@@ -36,16 +46,17 @@ class ChunkStore {
   // Makes the file's bytes durable (a real fsync for the uring backend).
   virtual void fsync(uint64_t file_id, Done done) = 0;
 
-  // The backing file of a file id, for clients on this host that read and
-  // write it themselves (client/direct_io.h): its fd in this process, its
-  // device and inode.  Created if `create`.  0, ENOENT (absent) or
-  // EOPNOTSUPP (a store that does not keep files where a peer can copy in
-  // one step).  The fd stays valid until the file is removed.
-  virtual int backing_file(uint64_t file_id, bool create, int* fd, uint64_t* dev, uint64_t* ino) {
-    (void)file_id, (void)create, (void)fd, (void)dev, (void)ino;
+  // Where a client on this host may read and write the bytes of a file's
+  // chunk at global `offset` itself (client/direct_io.h): the extent of the
+  // store's large arena holding it (store/packed_files.h).  Created if
+  // `create`.  0; ENOENT (nothing stored there); EAGAIN (served by requests
+  // for now: a small file); ENOSPC; EOPNOTSUPP (a store whose bytes a peer
+  // cannot copy in one step).
+  virtual int direct_extent(uint64_t file_id, uint64_t offset, bool create, DirectExtent* out) {
+    (void)file_id, (void)offset, (void)create, (void)out;
     return EOPNOTSUPP;
   }
-  // Whether backing_file() can succeed (fixed once the store is open).
+  // Whether direct_extent() can succeed (fixed once the store is open).
   virtual bool offers_backing_files() const { return false; }
 
   // Makes the calling thread the one whose asynchronous I/O (io_uring) this
@@ -63,30 +74,19 @@ class ChunkStore {
   virtual int event_fd() const = 0;
   // True while operations are in flight.
   virtual bool busy() const = 0;
-  // Number of files with stored bytes (tests check reclamation with it).
+  // Number of files with bytes here (tests check reclamation with it).
   virtual size_t file_count() const = 0;
   // Removes the store's backing directory unless told to keep it.
   virtual void destroy(bool keep) = 0;
 };
 
-// The error for a store file (a backing file or memory file, one per file
-// id with bytes on this server) that could not be created: running out of
-// descriptors (EMFILE, ENFILE) means this store holds as many files as it
-// can, i.e. it is full (ENOSPC, logged once with the reason); other errors
-// pass unchanged.
-int store_file_error(int err);
-
-// What backing_file() replies for the store's descriptor `file`: the
-// descriptor, its device and inode (the client checks its duplicate against
-// them).  0 or an errno.
-int name_backing_file(int file, int* fd, uint64_t* dev, uint64_t* ino);
-
 // The directory holding every rank's backing directory of a job (uring).
 std::string job_directory(const Config& config, const std::string& job_tag);
 
-// Creates the backend named by config.backend for this rank; on failure
-// returns null and sets *error.  `job_tag` makes the backing directory unique.
-std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank,
+// Creates the backend named by config.backend for rank `rank` of `nranks`;
+// on failure returns null and sets *error.  `job_tag` makes the backing
+// directory unique.
+std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank, int nranks,
                                              const std::string& job_tag, std::string* error);
 
 }  // namespace benchfs

@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -21,11 +22,9 @@
 
 namespace benchfs {
 
-enum class OpKind { kWrite, kRead, kFsync };
-
 struct UringChunkStore::Op {
-  OpKind kind;
-  std::shared_ptr<BackingFile> file;  // keeps the fd open while in flight
+  IoKind kind;
+  int fd;
   char* buf;
   size_t len;
   uint64_t offset;
@@ -33,22 +32,23 @@ struct UringChunkStore::Op {
   Done done;
 };
 
-UringChunkStore::BackingFile::~BackingFile() {
-  if (fd >= 0) ::close(fd);
-}
-
-UringChunkStore::~UringChunkStore() {
-  // Finish what is in flight so no completion touches freed memory.
+// Finishes what is in flight, so no completion touches freed memory.
+void UringChunkStore::drain() {
   while (in_flight_ > 0 && ring_ready_) {
     io_uring_submit_and_wait(&ring_, 1);
     poll();
   }
-  files_.clear();
+}
+
+UringChunkStore::~UringChunkStore() {
+  drain();
+  close_arenas();
   if (ring_ready_) io_uring_queue_exit(&ring_);
   if (event_fd_ >= 0) ::close(event_fd_);
 }
 
-int UringChunkStore::open(const std::string& directory, unsigned queue_depth, bool inline_on_ram) {
+int UringChunkStore::open(const std::string& directory, unsigned queue_depth, bool inline_on_ram,
+                          uint64_t chunk_size, int nservers, int rank) {
   dir_ = directory;
   owner_ = std::this_thread::get_id();
   std::error_code ec;
@@ -71,29 +71,25 @@ int UringChunkStore::open(const std::string& directory, unsigned queue_depth, bo
   if (event_fd_ < 0) return errno;
   ret = io_uring_register_eventfd(&ring_, event_fd_);
   if (ret < 0) return -ret;
-  return 0;
-}
-
-std::string UringChunkStore::path_of(uint64_t id) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "/%016" PRIx64, id);
-  return dir_ + name;
-}
-
-std::shared_ptr<UringChunkStore::BackingFile> UringChunkStore::file(uint64_t id, bool create,
-                                                                    int* err) {
-  auto it = files_.find(id);
-  if (it != files_.end()) return it->second;
-  if (!create) return nullptr;
-  int fd = ::open(path_of(id).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *err = store_file_error(errno);
-    return nullptr;
+  int small = ::open((dir_ + "/small").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (small < 0) return errno;
+  int large = ::open((dir_ + "/large").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (large < 0) {
+    int err = errno;
+    ::close(small);
+    return err;
   }
-  auto f = std::make_shared<BackingFile>();
-  f->fd = fd;
-  files_.emplace(id, f);
-  return f;
+  // The largest file this file system allows bounds the arenas (ext4:
+  // 2^44 bytes, tmpfs and xfs: 2^63): the highest power of two lseek
+  // accepts (pathconf's _PC_FILESIZEBITS says 32 for tmpfs).
+  uint64_t max_bytes = uint64_t{1} << 62;
+  while (max_bytes > (uint64_t{1} << 30) &&
+         ::lseek(large, static_cast<off_t>(max_bytes), SEEK_SET) < 0)
+    max_bytes >>= 1;
+  // Peers copy into the large arena only where that is one memory copy
+  // (tmpfs, ramfs); then its addresses are never reused.
+  set_arenas(small, large, layout_for(chunk_size, nservers, rank, inline_, max_bytes), inline_, 0);
+  return 0;
 }
 
 void UringChunkStore::submit(Op* op) {
@@ -109,16 +105,16 @@ void UringChunkStore::submit(Op* op) {
     return;
   }
   switch (op->kind) {
-    case OpKind::kWrite:
-      io_uring_prep_write(sqe, op->file->fd, op->buf + op->done_bytes, op->len - op->done_bytes,
+    case IoKind::kWrite:
+      io_uring_prep_write(sqe, op->fd, op->buf + op->done_bytes, op->len - op->done_bytes,
                           op->offset + op->done_bytes);
       break;
-    case OpKind::kRead:
-      io_uring_prep_read(sqe, op->file->fd, op->buf + op->done_bytes, op->len - op->done_bytes,
+    case IoKind::kRead:
+      io_uring_prep_read(sqe, op->fd, op->buf + op->done_bytes, op->len - op->done_bytes,
                          op->offset + op->done_bytes);
       break;
-    case OpKind::kFsync:
-      io_uring_prep_fsync(sqe, op->file->fd, 0);
+    case IoKind::kFsync:
+      io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
       break;
   }
   io_uring_sqe_set_data(sqe, op);
@@ -131,53 +127,12 @@ void UringChunkStore::submit(Op* op) {
 // chunk request (measured: remote 4 KiB round trip ~100 us, the caller
 // sleeping for most of them).  Their I/O never waits for a device, so there
 // the store copies with pread/pwrite in place (inline_), as the memory
-// backend does.
-void UringChunkStore::write(uint64_t id, uint64_t offset, const void* buf, size_t len, Done done) {
-  if (len == 0) return done(0);
-  int err = 0;
-  auto f = file(id, true, &err);
-  if (!f) return done(-err);
-  if (in_place()) return done(pwrite_full(f->fd, static_cast<const char*>(buf), len, offset));
-  submit(new Op{OpKind::kWrite, std::move(f), const_cast<char*>(static_cast<const char*>(buf)),
-                len, offset, 0, std::move(done)});
-}
-
-void UringChunkStore::read(uint64_t id, uint64_t offset, void* buf, size_t len, Done done) {
-  if (len == 0) return done(0);
-  int err = 0;
-  auto f = file(id, false, &err);
-  if (!f) {  // this server never stored a byte of the file: a hole
-    std::memset(buf, 0, len);
-    return done(static_cast<int64_t>(len));
-  }
-  if (in_place()) return done(pread_full(f->fd, static_cast<char*>(buf), len, offset));
-  submit(new Op{OpKind::kRead, std::move(f), static_cast<char*>(buf), len, offset, 0,
-                std::move(done)});
-}
-
-void UringChunkStore::fsync(uint64_t id, Done done) {
-  int err = 0;
-  auto f = file(id, false, &err);
-  if (!f) return done(0);
-  if (!on_owner_thread()) return done(::fsync(f->fd) == 0 ? 0 : -errno);
-  submit(new Op{OpKind::kFsync, std::move(f), nullptr, 0, 0, 0, std::move(done)});
-}
-
-void UringChunkStore::truncate(uint64_t id, uint64_t size, Done done) {
-  int err = 0;
-  auto f = file(id, false, &err);
-  if (!f) return done(0);
-  if (::ftruncate(f->fd, static_cast<off_t>(size)) != 0) return done(-errno);
-  done(0);
-}
-
-void UringChunkStore::remove(uint64_t id, Done done) {
-  auto it = files_.find(id);
-  if (it == files_.end()) return done(0);
-  // The fd closes when the last in-flight operation on it completes.
-  files_.erase(it);
-  if (::unlink(path_of(id).c_str()) != 0 && errno != ENOENT) return done(-errno);
-  done(0);
+// backend does; so does a thread that may not enter the ring.
+void UringChunkStore::start_io(IoKind kind, int fd, char* buf, size_t len, uint64_t address,
+                               Done done) {
+  bool in_place = kind == IoKind::kFsync ? !on_owner_thread() : inline_ || !on_owner_thread();
+  if (in_place) return ArenaChunkStore::start_io(kind, fd, buf, len, address, std::move(done));
+  submit(new Op{kind, fd, buf, len, address, 0, std::move(done)});
 }
 
 unsigned UringChunkStore::poll() {
@@ -202,14 +157,14 @@ unsigned UringChunkStore::poll() {
     if (res < 0) {
       // A write that stored some bytes before the device filled up reports
       // them, as write(2) does: the client turns it into a short count.
-      if (op->kind == OpKind::kWrite && op->done_bytes > 0)
+      if (op->kind == IoKind::kWrite && op->done_bytes > 0)
         op->done(static_cast<int64_t>(op->done_bytes));
       else
         op->done(res);
       delete op;
       continue;
     }
-    if (op->kind == OpKind::kFsync) {
+    if (op->kind == IoKind::kFsync) {
       op->done(0);
       delete op;
       continue;
@@ -220,9 +175,9 @@ unsigned UringChunkStore::poll() {
       char* rest = op->buf + op->done_bytes;
       size_t left = op->len - op->done_bytes;
       uint64_t at = op->offset + op->done_bytes;
-      int64_t r = op->kind == OpKind::kWrite ? pwrite_full(op->file->fd, rest, left, at)
-                                             : pread_full(op->file->fd, rest, left, at);
-      if (r < 0 && op->kind == OpKind::kWrite)
+      int64_t r = op->kind == IoKind::kWrite ? pwrite_full(op->fd, rest, left, at)
+                                             : pread_full(op->fd, rest, left, at);
+      if (r < 0 && op->kind == IoKind::kWrite)
         op->done(static_cast<int64_t>(op->done_bytes));  // what was stored, as write(2)
       else
         op->done(r < 0 ? r : static_cast<int64_t>(op->done_bytes + static_cast<size_t>(r)));
@@ -234,7 +189,7 @@ unsigned UringChunkStore::poll() {
         submit(op);
         continue;
       }
-      if (op->kind == OpKind::kRead) {  // end of the backing file: the rest is a hole
+      if (op->kind == IoKind::kRead) {  // end of the backing file: the rest is a hole
         std::memset(op->buf + op->done_bytes, 0, op->len - op->done_bytes);
         op->done_bytes = op->len;
       } else {
@@ -253,19 +208,6 @@ unsigned UringChunkStore::poll() {
   return completed;
 }
 
-// Only on tmpfs/ramfs: there a client's pwrite into the file is the one
-// memory copy the server would otherwise make after copying the payload
-// out of the client (measured: two copies held 1 MiB transfers to 0.4x of
-// tmpfs).  On a device the server keeps the I/O (io_uring, its queue).
-int UringChunkStore::backing_file(uint64_t id, bool create, int* fd, uint64_t* dev,
-                                  uint64_t* ino) {
-  if (!offers_backing_files()) return EOPNOTSUPP;
-  int err = 0;
-  auto f = file(id, create, &err);
-  if (!f) return create ? err : ENOENT;
-  return name_backing_file(f->fd, fd, dev, ino);
-}
-
 int UringChunkStore::capacity(uint64_t* total, uint64_t* free) const {
   struct statvfs vfs;
   if (::statvfs(dir_.c_str(), &vfs) != 0) return errno;
@@ -275,11 +217,8 @@ int UringChunkStore::capacity(uint64_t* total, uint64_t* free) const {
 }
 
 void UringChunkStore::destroy(bool keep) {
-  while (in_flight_ > 0) {
-    io_uring_submit_and_wait(&ring_, 1);
-    poll();
-  }
-  files_.clear();
+  drain();
+  close_arenas();
   if (!keep && !dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);

@@ -86,7 +86,7 @@ struct Harness {
   ServerOp* last = nullptr;  // the op of the latest reply, deleted after the checks
 
   Harness(int r, int n) : rank(r), nranks(n) {
-    auto s = std::make_unique<MemoryChunkStore>(kChunk, kMemoryLimit);
+    auto s = std::make_unique<MemoryChunkStore>(kChunk, kMemoryLimit, n, r);
     store = s.get();
     server = std::make_unique<Server>(rank, nranks, kChunk, std::move(s));
     server->set_finish([this](ServerOp* op) {

@@ -32,6 +32,9 @@ constexpr double kTimeout = 2.0;  // BENCHFS_RPC_TIMEOUT, set in main
 constexpr double kSlack = 3.0;    // a loaded machine (2 cores, 4 ranks, other jobs)
 constexpr size_t kBig = 64 << 10;  // above the eager threshold: rendezvous
 constexpr size_t kSmall = 100;     // eager
+// Chunk 0 of a file lives with its metadata; its chunk 1 (at 1 MiB, the
+// chunk size these tests start with) on the next server.
+constexpr off_t kOnVictim = 1 << 20;
 
 bool g_victim_gone = false;  // set on the survivors once the victim exited
 
@@ -64,12 +67,12 @@ bool eventually(double limit, const std::function<bool()>& pred) {
 
 struct Paths {
   char healthy[64];       // metadata and chunk 0 on survivors
-  char victim_chunk[64];  // metadata on a survivor, chunk 0 on the victim
+  char victim_chunk[64];  // metadata on a survivor, chunk 1 on the victim
   char victim_meta[64];   // metadata on the victim (never created)
 };
 
 // Rank 0 creates files while every rank serves and keeps one of each kind
-// (the chunk owner follows from the file id, st_ino).  Collective.
+// (the chunk owners follow from the file id, st_ino).  Collective.
 Paths pick_paths(const char* prefix) {
   Paths p{};
   if (rank() == 0) {
@@ -86,8 +89,9 @@ Paths pick_paths(const char* prefix) {
       bool ok = fd >= 0 && benchfs_fstat(fd, &st) == 0;
       if (fd >= 0) benchfs_close(fd);
       if (!ok) break;
-      bool chunk_on_victim = benchfs::chunk_owner(st.st_ino, 0, n) == v;
-      char* slot = chunk_on_victim ? p.victim_chunk : p.healthy;
+      // (The healthy file is used below 1 MiB only: its chunk 1 may be anywhere.)
+      bool chunk_on_victim = benchfs::chunk_owner(st.st_ino, 1, n) == v;
+      char* slot = chunk_on_victim && !p.victim_chunk[0] ? p.victim_chunk : p.healthy;
       if (!slot[0])
         std::snprintf(slot, sizeof p.healthy, "%s", path.c_str());
       else
@@ -154,7 +158,7 @@ void use_victim_expect_lost(const Paths& p) {
   std::vector<char> buf(kBig);
   fill_pattern(buf, 7, 0);
   expect_lost("rendezvous pwrite (chunk on victim)",
-              [&] { return benchfs_pwrite(fd, buf.data(), kBig, 0); });
+              [&] { return benchfs_pwrite(fd, buf.data(), kBig, kOnVictim); });
   std::this_thread::sleep_for(std::chrono::duration<double>(kTimeout + 0.5));
   struct stat st {};
   expect_lost("stat (metadata on victim)", [&] { return benchfs_stat(p.victim_meta, &st); });
@@ -162,8 +166,8 @@ void use_victim_expect_lost(const Paths& p) {
     return benchfs_open(p.victim_meta, O_CREAT | O_RDWR, 0644);
   });
   expect_lost("eager pwrite (chunk on victim)",
-              [&] { return benchfs_pwrite(fd, buf.data(), kSmall, 0); });
-  expect_lost("pread (chunk on victim)", [&] { return benchfs_pread(fd, buf.data(), kBig, 0); });
+              [&] { return benchfs_pwrite(fd, buf.data(), kSmall, kOnVictim); });
+  expect_lost("pread (chunk on victim)", [&] { return benchfs_pread(fd, buf.data(), kBig, kOnVictim); });
   CHECK(benchfs_close(fd) == 0);  // nothing was written: only the survivor is asked
 }
 
@@ -175,8 +179,8 @@ bool use_victim(const Paths& p, uint64_t seed) {
   if (fd < 0) return false;
   std::vector<char> buf(kBig), back(kBig);
   fill_pattern(buf, seed, 0);
-  bool ok = benchfs_pwrite(fd, buf.data(), kBig, 0) == static_cast<ssize_t>(kBig) &&
-            benchfs_pread(fd, back.data(), kBig, 0) == static_cast<ssize_t>(kBig) &&
+  bool ok = benchfs_pwrite(fd, buf.data(), kBig, kOnVictim) == static_cast<ssize_t>(kBig) &&
+            benchfs_pread(fd, back.data(), kBig, kOnVictim) == static_cast<ssize_t>(kBig) &&
             first_mismatch(back, seed, 0, kBig) == -1;
   return benchfs_close(fd) == 0 && ok;
 }

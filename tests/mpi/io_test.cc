@@ -46,7 +46,7 @@ TEST_CASE("file per process: 64 MiB per rank read back by another rank") {
     REQUIRE(benchfs_unlink(mine.c_str()) == 0);
     MPI_Barrier(MPI_COMM_WORLD);
     // Unlink reclaimed the chunk data on every server.
-    if (rank() == 0) CHECK(count_files(scratch_dir()) == 0);
+    if (rank() == 0) CHECK(stored_bytes(scratch_dir()) <= empty_arenas_bytes());
     stop();
   }
 }
@@ -233,7 +233,7 @@ TEST_CASE("edge cases of the data path") {
       REQUIRE(benchfs_unlink((dir + "/" + name).c_str()) == 0);
     REQUIRE(benchfs_rmdir(dir.c_str()) == 0);
     MPI_Barrier(MPI_COMM_WORLD);
-    if (rank() == 0) CHECK(count_files(scratch_dir()) == 0);
+    if (rank() == 0) CHECK(stored_bytes(scratch_dir()) <= empty_arenas_bytes());
     stop();
   }
 }

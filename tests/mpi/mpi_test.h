@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <mpi.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -152,6 +153,24 @@ inline size_t count_files(const std::string& dir) {
     if (it->is_regular_file()) ++n;
   return n;
 }
+
+// Bytes the regular files below dir hold (holes cost nothing): what the
+// uring backend's arenas keep while BenchFS runs.
+inline uint64_t stored_bytes(const std::string& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (it->is_regular_file() && ::stat(it->path().c_str(), &st) == 0)
+      n += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return n;
+}
+
+// What the arenas of a job with every byte removed may still hold: a file
+// system may keep a block or so of an emptied sparse file's extent tree.
+inline uint64_t empty_arenas_bytes() { return (uint64_t{64} << 10) * static_cast<uint64_t>(size()); }
 
 // Starts BenchFS with the given backend, chunk size and backing directory
 // (collective).

@@ -282,85 +282,92 @@ TEST_CASE_TEMPLATE("chunk store: 100 operations in flight before polling", B, BA
   }
 }
 
-// One descriptor per file with bytes: out of descriptors, the store is
-// full (ENOSPC, not EMFILE), keeps what it has and takes files again once
-// some are removed.
-TEST_CASE_TEMPLATE("chunk store: out of descriptors is full", B, BACKENDS) {
-#ifdef __SANITIZE_ADDRESS__
-  // UBSan, which comes with ASan in scripts/sanitize, probes memory through
-  // a pipe and reports every check it cannot probe: no free descriptor is
-  // what this case is about.  make check runs it.
-  MESSAGE("skipped under the sanitizers");
-  return;
-#endif
-  B b;
-  ChunkStore& s = b.store();
-  rlimit saved{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-  size_t open_now = 0;
-  for (const auto& e : fs::directory_iterator("/proc/self/fd")) (void)e, ++open_now;
-  rlimit low = saved;
-  low.rlim_cur = open_now + 8;
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
-  auto bytes = pattern(100, 3);
-  uint64_t id = 1;
-  int64_t r = 0;
-  for (; id < 100 && (r = do_write(s, id, 0, bytes)) == 100; ++id) {
-  }
-  ::setrlimit(RLIMIT_NOFILE, &saved);
-  CHECK(r == -ENOSPC);
-  CHECK(id > 1);
-  CHECK(do_read(s, 1, 0, 100) == bytes);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
-  CHECK(do_remove(s, 1) == 0);
-  r = do_write(s, id, 0, bytes);
-  ::setrlimit(RLIMIT_NOFILE, &saved);
-  CHECK(r == 100);
+size_t open_descriptors() {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) (void)e, ++n;
+  return n;
 }
 
-// What a same-host client relies on (DirectIo::file): the file a
-// store names is the one it serves, and once dropped a duplicate held by a
-// client says so (no links, and sealed: tmpfs files always are, memory
-// files once dropped).
-TEST_CASE_TEMPLATE("chunk store: backing files for same-host clients", B, MemoryBackend,
+// Every file's bytes are in the store's two arenas: storing many files
+// takes no descriptor (a store with one per file was full at
+// RLIMIT_NOFILE files), and a removed file's space is used again.
+TEST_CASE_TEMPLATE("chunk store: a fixed number of descriptors whatever the file count", B,
+                   BACKENDS) {
+  B b;
+  ChunkStore& s = b.store();
+  size_t before = open_descriptors();
+  auto small = pattern(3901, 3), large = pattern(3 * kChunk + 77, 4);
+  for (int round = 0; round < 3; ++round) {
+    for (uint64_t id = 1; id <= 3000; ++id)
+      REQUIRE(do_write(s, id, 0, id % 1000 == 0 ? large : small) ==
+              static_cast<int64_t>(id % 1000 == 0 ? large.size() : small.size()));
+    CHECK(open_descriptors() == before);
+    CHECK(s.file_count() == 3000);
+    CHECK(do_read(s, 1, 0, small.size()) == small);
+    CHECK(do_read(s, 2000, 0, large.size()) == large);
+    for (uint64_t id = 1; id <= 3000; ++id) REQUIRE(do_remove(s, id) == 0);
+    CHECK(s.file_count() == 0);
+  }
+}
+
+// What a same-host client relies on (DirectIo::locate): the extent a store
+// names holds the file's bytes at the address it gives, a small file is
+// served by requests until a client writes past its small range, and an
+// address once given never goes to another file.
+TEST_CASE_TEMPLATE("chunk store: direct extents for same-host clients", B, MemoryBackend,
                    UringOnTmpfsBackend) {
   B b;
   ChunkStore& s = b.store();
-  int fd = -1;
-  uint64_t dev = 0, ino = 0;
+  DirectExtent e;
   CHECK(s.offers_backing_files());
-  CHECK(s.backing_file(5, false, &fd, &dev, &ino) == ENOENT);  // nothing stored
+  CHECK(s.direct_extent(5, kChunk + 100, false, &e) == ENOENT);  // nothing stored
   CHECK(s.file_count() == 0);
-  REQUIRE(s.backing_file(5, true, &fd, &dev, &ino) == 0);
+  REQUIRE(s.direct_extent(5, kChunk + 100, true, &e) == 0);
   CHECK(s.file_count() == 1);
+  CHECK(e.local_start <= kChunk + 100);
+  CHECK(kChunk + 100 - e.local_start < e.length);
   struct stat st;
-  REQUIRE(::fstat(fd, &st) == 0);
-  CHECK(static_cast<uint64_t>(st.st_ino) == ino);
-  CHECK(static_cast<uint64_t>(st.st_dev) == dev);
+  REQUIRE(::fstat(e.fd, &st) == 0);
+  CHECK(static_cast<uint64_t>(st.st_ino) == e.ino);
+  CHECK(static_cast<uint64_t>(st.st_dev) == e.dev);
   // A client's duplicate of the descriptor, as pidfd_getfd gives it: bytes
   // written there are the store's bytes.
-  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  int dup = ::fcntl(e.fd, F_DUPFD_CLOEXEC, 0);
   REQUIRE(dup >= 0);
   auto bytes = pattern(3000, 9);
-  REQUIRE(::pwrite(dup, bytes.data(), bytes.size(), kChunk + 100) == 3000);
+  uint64_t at = e.address + (kChunk + 100 - e.local_start);
+  REQUIRE(::pwrite(dup, bytes.data(), bytes.size(), static_cast<off_t>(at)) == 3000);
   CHECK(do_read(s, 5, kChunk + 100, 3000) == bytes);
+
+  // A small file is the store's to move: EAGAIN, until a write needs it
+  // in the large arena; its bytes move along.
+  auto small = pattern(200, 2);
+  CHECK(do_write(s, 6, 0, small) == 200);
+  CHECK(s.direct_extent(6, 0, false, &e) == EAGAIN);
+  DirectExtent e6;
+  REQUIRE(s.direct_extent(6, 0, true, &e6) == 0);
+  std::vector<char> moved(200);
+  REQUIRE(::pread(dup, moved.data(), 200, static_cast<off_t>(e6.address)) == 200);
+  CHECK(moved == small);
+  CHECK(do_read(s, 6, 0, 200) == small);
+
   CHECK(do_remove(s, 5) == 0);
+  CHECK(do_remove(s, 6) == 0);
   CHECK(s.file_count() == 0);
-  REQUIRE(::fstat(dup, &st) == 0);
-  CHECK(st.st_nlink == 0);
-  CHECK((::fcntl(dup, F_GET_SEALS) & F_SEAL_SEAL) != 0);
+  DirectExtent e7;
+  REQUIRE(s.direct_extent(7, 0, true, &e7) == 0);
+  CHECK(e7.address != e.address);
+  CHECK(e7.address != e6.address);
   ::close(dup);
-  CHECK(s.backing_file(5, false, &fd, &dev, &ino) == ENOENT);
 }
 
-TEST_CASE("chunk store: no backing files on a device or under a memory limit") {
+TEST_CASE("chunk store: no direct extents on a device or under a memory limit") {
   UringBackend u;         // the server keeps the I/O (io_uring)
   CappedMemoryBackend m;  // a peer copying in could not be held to the limit
   for (ChunkStore* s : {&u.store(), &m.store()}) {
-    int fd = -1;
-    uint64_t dev = 0, ino = 0;
+    DirectExtent e;
     CHECK_FALSE(s->offers_backing_files());
-    CHECK(s->backing_file(5, true, &fd, &dev, &ino) == EOPNOTSUPP);
+    CHECK(s->direct_extent(5, 0, true, &e) == EOPNOTSUPP);
   }
 }
 

@@ -1,5 +1,5 @@
-// Tests of the memory chunk store's own behaviour: no event fd, memory
-// files that are counted and emptied when dropped, and the cap
+// Tests of the memory chunk store's own behaviour: no event fd, arenas
+// that are counted and give memory back when bytes are dropped, and the cap
 // (BENCHFS_MEMORY_LIMIT).  What it shares with the other backends is tested
 // in chunk_store_test.cc.
 #include <doctest/doctest.h>
@@ -27,30 +27,27 @@ TEST_CASE("memory store: no event fd, never busy") {
   CHECK(s.file_count() == 0);
 }
 
-// A memory file has no links while in use (how a client tells it from a
-// tmpfs file), and dropping it gives its memory back at once.
-TEST_CASE("memory store: memory files are counted, emptied and sealed when dropped") {
+// Capacity counts what the memory files hold (also bytes a same-host
+// client copied in), and a removal gives the memory back at once.
+TEST_CASE("memory store: capacity counts the arenas, removal frees memory") {
   MemoryBackend b;
   ChunkStore& s = b.store();
-  int fd = -1;
-  uint64_t dev = 0, ino = 0;
-  REQUIRE(s.backing_file(5, true, &fd, &dev, &ino) == 0);
+  uint64_t total = 0, free0 = 0, free1 = 0, free2 = 0;
+  REQUIRE(s.capacity(&total, &free0) == 0);
+  DirectExtent e;
+  REQUIRE(s.direct_extent(5, 0, true, &e) == 0);
   struct stat st;
-  REQUIRE(::fstat(fd, &st) == 0);
-  CHECK(st.st_nlink == 0);
-  CHECK(::fcntl(fd, F_GET_SEALS) == 0);
-  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  REQUIRE(dup >= 0);
-  auto bytes = pattern(3000, 9);
-  REQUIRE(::pwrite(dup, bytes.data(), bytes.size(), 100) == 3000);
-  // Capacity counts what the files hold, also bytes a client wrote.
-  uint64_t total = 0, free = 0;
-  REQUIRE(s.capacity(&total, &free) == 0);
-  CHECK(total - free >= 3000);
+  REQUIRE(::fstat(e.fd, &st) == 0);
+  CHECK(st.st_nlink == 0);  // a memory file
+  auto bytes = pattern(1 << 20, 9);
+  REQUIRE(::pwrite(e.fd, bytes.data(), bytes.size(), static_cast<off_t>(e.address)) == 1 << 20);
+  for (uint64_t id = 10; id < 110; ++id) CHECK(do_write(s, id, 0, pattern(3901, 1)) == 3901);
+  REQUIRE(s.capacity(&total, &free1) == 0);
+  CHECK(free0 - free1 >= (1 << 20) + 100 * 3901);
   CHECK(do_remove(s, 5) == 0);
-  REQUIRE(::fstat(dup, &st) == 0);
-  CHECK(st.st_size == 0);
-  ::close(dup);
+  for (uint64_t id = 10; id < 110; ++id) CHECK(do_remove(s, id) == 0);
+  REQUIRE(s.capacity(&total, &free2) == 0);
+  CHECK(free2 + (64 << 10) >= free0);
 }
 
 TEST_CASE("memory chunk store: the cap gives ENOSPC and frees with truncate and remove") {

@@ -26,6 +26,11 @@ void check_even(const std::vector<uint64_t>& counts, uint64_t total, double tole
   CHECK(sum == total);
 }
 
+// The id a server gives a new file: made by the path's metadata owner.
+uint64_t new_id(const std::string& path, int nservers, uint64_t serial) {
+  return make_file_id(metadata_owner(path, nservers), serial);
+}
+
 }  // namespace
 
 TEST_CASE("hash64 is FNV-1a 64 followed by mix64") {
@@ -94,7 +99,7 @@ TEST_CASE("balance: 1,000 files x 16 chunks over 16 servers (REQUIRED)") {
   const uint64_t kChunks = 16;
   std::vector<uint64_t> counts(kServers, 0);
   for (int f = 0; f < kFiles; ++f) {
-    uint64_t id = hash64("/out/file." + std::to_string(f));
+    uint64_t id = new_id("/out/file." + std::to_string(f), kServers, 1);
     for (uint64_t c = 0; c < kChunks; ++c) {
       int owner = chunk_owner(id, c, kServers);
       REQUIRE(owner >= 0);
@@ -105,15 +110,16 @@ TEST_CASE("balance: 1,000 files x 16 chunks over 16 servers (REQUIRED)") {
   check_even(counts, kFiles * kChunks, 0.20);  // 1000 each, +-200
 }
 
-TEST_CASE("balance: files start on servers spread by their id") {
-  // With fewer chunks than servers, balance depends on where each file starts.
+TEST_CASE("balance: files start on servers spread by their path") {
+  // With fewer chunks than servers, balance depends on where each file
+  // starts: with its metadata, on the server its path hashes to.
   const int kServers = 16;
   const int kFiles = 1000;
   const uint64_t kChunks = 4;
   std::vector<uint64_t> counts(kServers, 0);
   std::set<int> starts;
   for (int f = 0; f < kFiles; ++f) {
-    uint64_t id = hash64("/out/file." + std::to_string(f));
+    uint64_t id = new_id("/out/file." + std::to_string(f), kServers, static_cast<uint64_t>(f) + 1);
     starts.insert(chunk_owner(id, 0, kServers));
     for (uint64_t c = 0; c < kChunks; ++c) ++counts[static_cast<size_t>(chunk_owner(id, c, kServers))];
   }
@@ -151,10 +157,13 @@ TEST_CASE("consecutive chunks of one file go to different servers") {
   }
 }
 
-TEST_CASE("chunk_owner: different file ids start on different servers") {
-  std::set<int> first;
-  for (uint64_t i = 0; i < 64; ++i) first.insert(chunk_owner(i, 0, 16));
-  CHECK(first.size() > 8);
+TEST_CASE("chunk_owner: chunk 0 lives with the metadata of the path that made the id") {
+  for (int n : {1, 2, 3, 16}) {
+    for (int i = 0; i < 100; ++i) {
+      std::string path = "/d/f." + std::to_string(i);
+      CHECK(chunk_owner(new_id(path, n, 42), 0, n) == metadata_owner(path, n));
+    }
+  }
   // Chunk i is exactly i servers after chunk 0 (round robin from the start).
   uint64_t id = 0x1234567890abcdefULL;
   int start = chunk_owner(id, 0, 16);

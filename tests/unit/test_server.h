@@ -36,7 +36,7 @@ struct ServerReply {
 class TestServer {
  public:
   explicit TestServer(int rank = 0, int nranks = 1) : rank_(rank), nranks_(nranks) {
-    auto store = std::make_unique<MemoryChunkStore>(kChunk, kMemoryLimit);
+    auto store = std::make_unique<MemoryChunkStore>(kChunk, kMemoryLimit, nranks, rank);
     store_ = store.get();
     server_ = std::make_unique<Server>(rank, nranks, kChunk, std::move(store));
     server_->set_finish([this](ServerOp* op) {

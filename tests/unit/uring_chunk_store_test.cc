@@ -1,9 +1,12 @@
-// Tests of the io_uring chunk store's own behaviour: one backing file per
-// file id in its directory, which thread enters the ring, and how the
-// directory is opened and destroyed.  What it shares with the other backends
+// Tests of the io_uring chunk store's own behaviour: two arena files in its
+// directory whatever the file count, which thread enters the ring, and how
+// the directory is opened and destroyed.  What it shares with the other backends
 // is tested in chunk_store_test.cc.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
@@ -17,34 +20,42 @@
 namespace benchfs {
 using namespace chunk_store_testing;
 
-TEST_CASE("uring store: backing files live in the directory and go on remove") {
+// Bytes held by a file, as the file system counts them (holes are free).
+uint64_t held_bytes(const std::string& path) {
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+TEST_CASE("uring store: two arena files whatever the file count; remove punches their bytes") {
   UringBackend b;
   ChunkStore& s = b.store();
   REQUIRE(fs::is_directory(b.dir));
-  CHECK(files_in(b.dir).empty());
+  auto names = files_in(b.dir);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"large", "small"});
   CHECK(s.event_fd() >= 0);
 
-  const uint64_t id = 0xabcdef0123456789ULL;
-  CHECK(do_write(s, id, 0, pattern(5000, 1)) == 5000);
-  CHECK(do_write(s, 7, 1 << 20, pattern(10, 2)) == 10);
-  auto names = files_in(b.dir);
-  CHECK(names.size() == 2);
-  char expected[32];
-  std::snprintf(expected, sizeof expected, "%016" PRIx64, id);
-  CHECK(fs::exists(b.dir + "/" + expected));
-  CHECK(fs::file_size(b.dir + "/" + expected) == 5000);
+  // 300 small files and 3 large ones: still the two arenas.
+  for (uint64_t id = 1; id <= 300; ++id) CHECK(do_write(s, id, 0, pattern(3901, 1)) == 3901);
+  for (uint64_t id = 1000; id < 1003; ++id) CHECK(do_write(s, id, 0, pattern(300000, 2)) == 300000);
+  CHECK(files_in(b.dir).size() == 2);
+  CHECK(s.file_count() == 303);
+  CHECK(held_bytes(b.dir + "/small") >= 300 * 3901);
+  CHECK(held_bytes(b.dir + "/large") >= 3 * 300000);
 
-  // Reads and fsyncs of unknown ids create no files.
+  // Reads and fsyncs of unknown ids store nothing.
   do_read(s, 999, 0, 100);
   CHECK(do_fsync(s, 998) == 0);
   CHECK(do_truncate(s, 997, 100) == 0);
-  CHECK(files_in(b.dir).size() == 2);
+  CHECK(s.file_count() == 303);
 
-  CHECK(do_remove(s, id) == 0);
-  CHECK_FALSE(fs::exists(b.dir + "/" + expected));
-  CHECK(do_remove(s, 7) == 0);
-  CHECK(files_in(b.dir).empty());
+  for (uint64_t id = 1; id <= 300; ++id) CHECK(do_remove(s, id) == 0);
+  for (uint64_t id = 1000; id < 1003; ++id) CHECK(do_remove(s, id) == 0);
   CHECK(s.file_count() == 0);
+  // ext4 may keep a block or two of metadata per file.
+  CHECK(held_bytes(b.dir + "/small") <= 64 << 10);
+  CHECK(held_bytes(b.dir + "/large") <= 64 << 10);
 }
 
 // The kernel cancels a thread's pending io_uring work when the thread
@@ -83,14 +94,17 @@ TEST_CASE("uring store: only the owner thread enters the ring") {
   }());
 }
 
-TEST_CASE("uring store: truncate shrinks the backing file") {
+TEST_CASE("uring store: truncate punches the bytes past the new size") {
   UringBackend b;
   ChunkStore& s = b.store();
-  CHECK(do_write(s, 3, 0, pattern(10000, 1)) == 10000);
+  CHECK(do_write(s, 3, 0, pattern(4 << 20, 1)) == 4 << 20);
+  uint64_t before = held_bytes(b.dir + "/large");
+  CHECK(before >= 4 << 20);
   CHECK(do_truncate(s, 3, 1234) == 0);
-  char name[32];
-  std::snprintf(name, sizeof name, "%016" PRIx64, uint64_t{3});
-  CHECK(fs::file_size(b.dir + "/" + name) == 1234);
+  CHECK(held_bytes(b.dir + "/large") <= before - (3 << 20));
+  auto back = do_read(s, 3, 0, 8192);
+  CHECK(same(back, 0, pattern(4 << 20, 1), 0, 1234));
+  CHECK(all_zero(back, 1234));
 }
 
 TEST_CASE("uring store: open fails on an existing directory") {
@@ -129,7 +143,7 @@ TEST_CASE("uring store: destroy(false) removes the directory, destroy(true) keep
     CHECK(do_write(s, 1, 0, pattern(100, 1)) == 100);
     s.destroy(true);
     CHECK(fs::is_directory(dir));
-    CHECK(files_in(dir).size() == 1);
+    CHECK(files_in(dir).size() == 2);  // the two arenas
   }
 }
 
