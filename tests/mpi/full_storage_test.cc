@@ -25,22 +25,6 @@ constexpr size_t kChunk = 64 << 10;
 // at their first chunk.
 constexpr size_t kFileLen = 5 * kChunk + 4196;
 
-uint64_t free_bytes() {
-  struct statvfs v;
-  REQUIRE(benchfs_statvfs("/", &v) == 0);
-  return static_cast<uint64_t>(v.f_bfree) * v.f_frsize;
-}
-
-// Writes a pattern file of kFileLen bytes; true if all of it was written.
-bool write_file(const std::string& path, uint64_t seed) {
-  std::vector<char> buf(kFileLen);
-  fill_pattern(buf, seed, 0);
-  int fd = benchfs_open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  if (fd < 0) return false;
-  bool ok = benchfs_pwrite(fd, buf.data(), buf.size(), 0) == static_cast<ssize_t>(buf.size());
-  return benchfs_close(fd) == 0 && ok;
-}
-
 // Reads the first len bytes of path and checks the pattern and the size.
 void check_file(const std::string& path, uint64_t seed, size_t len, bool exact_size) {
   CAPTURE(path);
@@ -62,7 +46,7 @@ void check_file(const std::string& path, uint64_t seed, size_t len, bool exact_s
 // bytes in all: fill it, verify, unlink, write again.
 void fill_verify_unlink_rewrite() {
   const std::string kept = "/kept" + std::to_string(rank());
-  REQUIRE(write_file(kept, 10 + rank()));
+  REQUIRE(write_file(kept, 10 + rank(), kFileLen));
   MPI_Barrier(MPI_COMM_WORLD);
   const uint64_t free_before = free_bytes();
   INFO("free before filling: " << free_before);
@@ -138,7 +122,7 @@ void fill_verify_unlink_rewrite() {
 
   // Writing works again, and reads back.
   const std::string again = "/again" + std::to_string(rank());
-  CHECK(write_file(again, 20 + rank()));
+  CHECK(write_file(again, 20 + rank(), kFileLen));
   MPI_Barrier(MPI_COMM_WORLD);
   check_file("/again" + std::to_string(other), 20 + other, kFileLen, true);
   check_file(kept, 10 + rank(), kFileLen, true);

@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -128,6 +130,21 @@ inline void check_pattern(int fd, uint64_t seed, uint64_t offset, size_t len, si
   }
 }
 
+// Creates (or empties) path and writes len pattern bytes of seed into it:
+// true if all of them were stored, else false with errno set (ENOSPC for a
+// short count, which means a full server).
+inline bool write_file(const std::string& path, uint64_t seed, size_t len) {
+  std::vector<char> buf(len);
+  fill_pattern(buf, seed, 0);
+  int fd = benchfs_open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0) return false;
+  ssize_t n = benchfs_pwrite(fd, buf.data(), len, 0);
+  int err = n == static_cast<ssize_t>(len) ? 0 : n < 0 ? errno : ENOSPC;
+  if (benchfs_close(fd) != 0 && err == 0) err = errno;
+  errno = err;
+  return err == 0;
+}
+
 inline off_t size_of(const char* path) {
   struct stat st;
   REQUIRE(benchfs_stat(path, &st) == 0);
@@ -185,6 +202,37 @@ inline void start(const std::string& backend, const char* chunk_size = "1m",
 
 inline void stop() { REQUIRE(benchfs_finalize() == 0); }
 
+// Free bytes of BenchFS summed over every server (benchfs_statvfs).
+inline uint64_t free_bytes() {
+  struct statvfs v;
+  REQUIRE(benchfs_statvfs("/", &v) == 0);
+  return static_cast<uint64_t>(v.f_bfree) * v.f_frsize;
+}
+
+// Name -> d_type of every entry of a BenchFS directory except "." and "..".
+inline std::map<std::string, unsigned char> list_dir(const std::string& path) {
+  std::map<std::string, unsigned char> names;
+  benchfs_dir* d = benchfs_opendir(path.c_str());
+  REQUIRE(d != nullptr);
+  int dots = 0;
+  errno = 0;
+  while (struct dirent* e = benchfs_readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") {
+      ++dots;
+      CHECK(e->d_type == DT_DIR);
+      continue;
+    }
+    CHECK(names.count(n) == 0);  // every entry exactly once
+    names[n] = e->d_type;
+  }
+  CHECK(errno == 0);
+  CHECK(dots == 2);
+  REQUIRE(benchfs_closedir(d) == 0);
+  return names;
+}
+
+// Entries of a directory of this machine (not BenchFS) but "." and "..".
 inline size_t count_dir_entries(const std::string& dir) {
   size_t n = 0;
   if (DIR* d = opendir(dir.c_str())) {
