@@ -219,7 +219,10 @@ int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* d
 int Client::unlink(const std::string& path) {
   UnlinkReply removed;
   if (int err = call_metadata(UnlinkArgs{path}, &removed)) return err;
-  return call_chunk_servers(RemoveDataArgs{removed.id}, removed.size);
+  if (!removed.removed_here) return call_chunk_servers(RemoveDataArgs{removed.id}, removed.size);
+  // Chunk 0's server (the metadata owner) removed its chunks itself.
+  uint64_t chunks = chunk_count(removed.size, config_.chunk_size);
+  return chunks > 1 ? call_chunk_range(RemoveDataArgs{removed.id}, 1, chunks - 1) : 0;
 }
 
 int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_file) {

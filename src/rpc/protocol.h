@@ -89,7 +89,10 @@ struct UnlinkArgs {
 struct UnlinkReply {  // what the caller reclaims on the data servers
   uint64_t id = 0;
   uint64_t size = 0;
-  static void fields(auto& m, auto&& f) { f(m.id, m.size); }
+  // 1: this server held chunk 0 (it made the id) and removed the file's
+  // chunks here itself; the caller asks only the others.
+  uint8_t removed_here = 0;
+  static void fields(auto& m, auto&& f) { f(m.id, m.size, m.removed_here); }
 };
 
 // Close-to-open: a writer's highest byte, at fsync and close.

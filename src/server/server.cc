@@ -161,9 +161,15 @@ void Server::handle_unlink(ServerOp* op, const UnlinkArgs& args) {
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
-  UnlinkReply r{a->id, a->size};
+  UnlinkReply r{a->id, a->size, 0};
   table_.erase(args.path);
-  reply(op, r);
+  // Chunk 0 (and every chunk) of a file this server made lives here: drop
+  // them now, one request less for the caller.
+  if (chunk_owner(r.id, 0, nranks_) != rank_) return reply(op, r);
+  store_->remove(r.id, [this, op, r](int64_t result) mutable {
+    r.removed_here = result == 0 ? 1 : 0;
+    reply(op, r);
+  });
 }
 
 void Server::handle_close_update(ServerOp* op, const CloseUpdateArgs& args) {

@@ -112,16 +112,25 @@ int ArenaChunkStore::punch(const std::vector<ArenaSpan>& spans) {
   return first_err;
 }
 
-int ArenaChunkStore::move(const ArenaSpan& from, const ArenaSpan& to) {
+int ArenaChunkStore::move_to_large(uint64_t id) {
   // Once per file that outgrows the small arena, at most small_bytes:
   // synchronous, as the slot must be empty before it is given out again.
+  ArenaSpan from, to;
+  if (int err = files_->begin_move(id, &from, &to)) return err;
   std::vector<char> bytes(to.length);
-  int64_t r = pread_full(arena_fd(from.arena), bytes.data(), bytes.size(), from.address);
-  if (r >= 0) r = pwrite_full(arena_fd(to.arena), bytes.data(), bytes.size(), to.address);
+  int64_t r = pread_full(small_fd_, bytes.data(), bytes.size(), from.address);
+  if (r >= 0) r = pwrite_full(large_fd_, bytes.data(), bytes.size(), to.address);
   int err = r < 0 ? static_cast<int>(-r) : static_cast<uint64_t>(r) < to.length ? ENOSPC : 0;
-  if (int perr = punch({from}); perr && !err) err = perr;
-  if (err) log().error("chunk store: moving a file to the large arena failed: {}", std::strerror(err));
-  return err;
+  if (err == ENOMEM) err = ENOSPC;
+  if (err) {
+    // The file stays small, as it was; what the copy put down goes.
+    files_->end_move(id, false);
+    punch({{Arena::kLarge, to.address, to.length}});
+    return err;
+  }
+  files_->end_move(id, true);
+  punch({from});
+  return 0;
 }
 
 // An operation that moves or frees a file's bytes here waits until no I/O
@@ -129,18 +138,17 @@ int ArenaChunkStore::move(const ArenaSpan& from, const ArenaSpan& to) {
 // any operation waits behind one that waits, so their order is kept.
 void ArenaChunkStore::write(uint64_t id, uint64_t offset, const void* buf, size_t len, Done done) {
   if (len == 0) return done(0);
-  bool moves = files_->in_small_slot(id) &&
-               files_->local(offset) + len > files_->layout().small_bytes;
+  bool moves = files_->needs_move(id, offset, len);
   if ((moves && busy_.count(id)) || waiting(id))
     return when_idle(id, [=, this, done = std::move(done)]() mutable {
       write(id, offset, buf, len, std::move(done));
     });
   // Room first, so a refused write changes nothing.
   if (limit_ && files_->used() + files_->growth(id, offset, len) > limit_) return done(-ENOSPC);
-  ArenaSpan at, from, to;
-  if (int err = files_->place_write(id, offset, len, &at, &from, &to)) return done(-err);
-  if (from.length)
-    if (int err = move(from, to)) return done(-err);
+  if (moves)
+    if (int err = move_to_large(id)) return done(-err);
+  ArenaSpan at;
+  if (int err = files_->place_write(id, offset, len, &at)) return done(-err);
   char* data = const_cast<char*>(static_cast<const char*>(buf));
   io(id, IoKind::kWrite, at.arena, data, len, at.address,
      [this, id, offset, done = std::move(done)](int64_t r) {
@@ -198,13 +206,13 @@ void ArenaChunkStore::fsync(uint64_t id, Done done) {
 
 int ArenaChunkStore::direct_extent(uint64_t id, uint64_t offset, bool create, DirectExtent* out) {
   if (!direct_) return EOPNOTSUPP;
-  // Moving a small file would race its I/O in flight: requests meanwhile.
-  if (busy_.count(id) && create && files_->in_small_slot(id)) return EAGAIN;
-  ArenaSpan from, to;
+  if (create && files_->in_small_slot(id)) {
+    // Moving a small file would race its I/O in flight: requests meanwhile.
+    if (busy_.count(id)) return EAGAIN;
+    if (int err = move_to_large(id)) return err;
+  }
   Extent e;
-  if (int err = files_->direct_extent(id, offset, create, &e, &from, &to)) return err;
-  if (from.length)
-    if (int err = move(from, to)) return err;
+  if (int err = files_->direct_extent(id, offset, create, &e)) return err;
   struct stat st;
   if (::fstat(large_fd_, &st) != 0) return errno;
   out->fd = large_fd_;

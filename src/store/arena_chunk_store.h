@@ -67,8 +67,9 @@ class ArenaChunkStore : public ChunkStore {
   }
   void io(uint64_t id, IoKind kind, Arena arena, char* buf, size_t len, uint64_t address,
           Done done);
-  // Copies a small file's bytes to its new extent and punches its slot.
-  int move(const ArenaSpan& from, const ArenaSpan& to);
+  // Moves a small file's bytes to a new extent of the large arena and
+  // punches its slot; on failure the file stays as it was.
+  int move_to_large(uint64_t id);
   int punch(const std::vector<ArenaSpan>& spans);
 
   std::optional<PackedFiles> files_;

@@ -29,24 +29,36 @@ int PackedFiles::extent_of(File& f, uint64_t e, bool create, uint64_t* number) {
   return 0;
 }
 
-int PackedFiles::make_large(File& f, ArenaSpan* move, ArenaSpan* move_to) {
+int PackedFiles::begin_move(uint64_t id, ArenaSpan* from, ArenaSpan* move_to) {
+  File& f = files_.at(id);
   uint64_t number;
   if (!large_.allocate(&number)) return ENOSPC;
   f.extents.assign(1, {0, number});
-  if (f.small_slot == kNone) return 0;
   // A small file's bytes all lie in the first chunk held here, whose end
   // is also their local end.
   uint64_t end = f.chunk_ends.empty() ? 0 : f.chunk_ends.front().second;
-  *move = {Arena::kSmall, f.small_slot * layout_.small_bytes, layout_.small_bytes};
+  *from = {Arena::kSmall, f.small_slot * layout_.small_bytes, layout_.small_bytes};
   *move_to = {Arena::kLarge, number * layout_.extent_bytes, end};
-  small_.release(f.small_slot);
-  f.small_slot = kNone;
   return 0;
 }
 
-int PackedFiles::place_write(uint64_t id, uint64_t offset, uint64_t len, ArenaSpan* at,
-                             ArenaSpan* move, ArenaSpan* move_to) {
-  move->length = move_to->length = 0;
+void PackedFiles::end_move(uint64_t id, bool copied) {
+  File& f = files_.at(id);
+  if (copied) {
+    small_.release(f.small_slot);
+    f.small_slot = kNone;
+  } else {
+    large_.release(f.extents.front().second);
+    f.extents.clear();
+  }
+}
+
+bool PackedFiles::needs_move(uint64_t id, uint64_t offset, uint64_t len) const {
+  return in_small_slot(id) && local(offset) + len > layout_.small_bytes;
+}
+
+int PackedFiles::place_write(uint64_t id, uint64_t offset, uint64_t len, ArenaSpan* at) {
+  if (needs_move(id, offset, len)) return EAGAIN;
   auto [it, created] = files_.try_emplace(id);
   File& f = it->second;
   uint64_t l = local(offset);
@@ -59,8 +71,7 @@ int PackedFiles::place_write(uint64_t id, uint64_t offset, uint64_t len, ArenaSp
     err = ENOSPC;
   } else {
     uint64_t number = 0;
-    if (!f.large()) err = make_large(f, move, move_to);
-    if (!err) err = extent_of(f, l / layout_.extent_bytes, true, &number);
+    err = extent_of(f, l / layout_.extent_bytes, true, &number);
     if (!err) {
       *at = {Arena::kLarge, number * layout_.extent_bytes + l % layout_.extent_bytes, len};
       return 0;
@@ -88,9 +99,7 @@ void PackedFiles::place_read(uint64_t id, uint64_t offset, uint64_t len, ArenaSp
   *at = {Arena::kLarge, x->second * layout_.extent_bytes + l % layout_.extent_bytes, len};
 }
 
-int PackedFiles::direct_extent(uint64_t id, uint64_t offset, bool create, Extent* extent,
-                               ArenaSpan* move, ArenaSpan* move_to) {
-  move->length = move_to->length = 0;
+int PackedFiles::direct_extent(uint64_t id, uint64_t offset, bool create, Extent* extent) {
   auto it = files_.find(id);
   bool created = false;
   if (it == files_.end()) {
@@ -99,14 +108,10 @@ int PackedFiles::direct_extent(uint64_t id, uint64_t offset, bool create, Extent
     created = true;
   }
   File& f = it->second;
-  int err = 0;
-  if (!f.large()) {
-    if (!create) return EAGAIN;  // small here: its bytes may still move
-    err = make_large(f, move, move_to);
-  }
+  // Small here: its bytes may still move (with `create`, move them first).
+  if (!f.large() && f.small_slot != kNone) return EAGAIN;
   uint64_t e = local(offset) / layout_.extent_bytes, number = 0;
-  if (!err) err = extent_of(f, e, create, &number);
-  if (err) {
+  if (int err = extent_of(f, e, create, &number)) {
     if (created) files_.erase(it);
     return err;
   }

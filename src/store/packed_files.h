@@ -95,21 +95,28 @@ class PackedFiles {
   uint64_t local(uint64_t offset) const;
 
   // A write of [offset, offset + len) of one chunk held here: *at is where
-  // it goes.  If the file must first move out of its small slot, *move is
-  // that slot (copy move_to->length bytes from its start to *move_to, then
-  // punch *move); else move->length is 0.  0, or ENOSPC when an arena has no address left.
-  int place_write(uint64_t id, uint64_t offset, uint64_t len, ArenaSpan* at, ArenaSpan* move,
-                  ArenaSpan* move_to);
+  // it goes.  0; ENOSPC when an arena has no address left; EAGAIN when the
+  // file must first move out of its small slot (begin_move).
+  int place_write(uint64_t id, uint64_t offset, uint64_t len, ArenaSpan* at);
+  // Whether that write needs the move first.
+  bool needs_move(uint64_t id, uint64_t offset, uint64_t len) const;
   // A read of [offset, offset + len): *at covers the first at->length bytes
   // that are stored somewhere (0: none); the rest of len reads as zeros.
   void place_read(uint64_t id, uint64_t offset, uint64_t len, ArenaSpan* at) const;
 
   // The large-arena extent holding `offset` of the file, for a same-host
   // client: 0; ENOENT (nothing stored there and not `create`); EAGAIN (the
-  // file is small here: served by requests); ENOSPC.  With `create`, a
-  // small file moves (*move, *move_to as for place_write).
-  int direct_extent(uint64_t id, uint64_t offset, bool create, Extent* extent, ArenaSpan* move,
-                    ArenaSpan* move_to);
+  // file is small here: served by requests, or with `create` to be moved
+  // first); ENOSPC.
+  int direct_extent(uint64_t id, uint64_t offset, bool create, Extent* extent);
+
+  // Moving a small file (in_small_slot) to the large arena: begin_move
+  // gives it extent 0 and says what to copy: move_to->length bytes from the
+  // start of *from to *move_to.  end_move(true) then frees the slot (punch
+  // *from); end_move(false), after a failed copy, keeps the file small and
+  // readable as it was.  0 or ENOSPC.
+  int begin_move(uint64_t id, ArenaSpan* from, ArenaSpan* move_to);
+  void end_move(uint64_t id, bool copied);
 
   // Counts a write: `stored` bytes at offset (for used() and the ends of
   // chunks).  Bytes a write would add to used(), for a limit check first.
@@ -149,8 +156,6 @@ class PackedFiles {
 
   // The file's extent number for local extent e, allocated if `create`.
   int extent_of(File& f, uint64_t e, bool create, uint64_t* number);
-  // Moves a small file to the large arena (allocates extent 0).
-  int make_large(File& f, ArenaSpan* move, ArenaSpan* move_to);
   void drop_chunk_ends(File& f, uint64_t size);
   void forget(std::unordered_map<uint64_t, File>::iterator it, std::vector<ArenaSpan>* punch);
 

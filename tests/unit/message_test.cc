@@ -227,7 +227,7 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(StatArgs{"/p"}) == p);
   CHECK(encode(StatReply{a}) == at);
   CHECK(encode(UnlinkArgs{"/p"}) == p);
-  CHECK(encode(UnlinkReply{1, 2}) == u64s({1, 2}));
+  CHECK(encode(UnlinkReply{1, 2, 1}) == u64s({1, 2}) + Encoder().u8(1).take());
   CHECK(encode(CloseUpdateArgs{"/p", 1, 2, 1}) == p + u64s({1, 2}) + Encoder().u8(1).take());
   CHECK(encode(MkdirArgs{"/p", 1, 2, 3, 4}) == p + Encoder().u32(1).u32(2).u32(3).u64(4).take());
   CHECK(encode(RmdirArgs{"/p", 9}) == p + u64s({9}));

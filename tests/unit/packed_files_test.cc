@@ -32,12 +32,12 @@ PackedLayout layout(bool reuse_extents, int nservers = 1, int rank = 0) {
 
 struct Placed {
   int err;
-  ArenaSpan at, from, to;
+  ArenaSpan at;
 };
 
 Placed write(PackedFiles& p, uint64_t id, uint64_t offset, uint64_t len) {
   Placed r{};
-  r.err = p.place_write(id, offset, len, &r.at, &r.from, &r.to);
+  r.err = p.place_write(id, offset, len, &r.at);
   if (!r.err) p.record_write(id, offset, len);
   return r;
 }
@@ -72,7 +72,6 @@ TEST_CASE("packed files: a small file takes a slot of the small arena, reused af
   REQUIRE(w.err == 0);
   CHECK(w.at.arena == Arena::kSmall);
   CHECK(w.at.length == 3901);
-  CHECK(w.from.length == 0);
   Placed w2 = write(p, 2, 100, 50);
   CHECK(w2.at.arena == Arena::kSmall);
   CHECK(w2.at.address / kSmall != w.at.address / kSmall);
@@ -105,20 +104,25 @@ TEST_CASE("packed files: a small file takes a slot of the small arena, reused af
 TEST_CASE("packed files: a file outgrowing its slot moves once to the large arena") {
   PackedFiles p(layout(false));
   Placed w = write(p, 1, 0, 3901);
-  Placed big = write(p, 1, 60 << 10, 8 << 10);  // reaches past 64 KiB
-  REQUIRE(big.err == 0);
-  CHECK(big.from.arena == Arena::kSmall);
-  CHECK(big.from.address == w.at.address);
-  CHECK(big.from.length == kSmall);  // the slot, punched after the copy
-  CHECK(big.to.arena == Arena::kLarge);
-  CHECK(big.to.length == 3901);  // what the slot held
-  CHECK(big.at.arena == Arena::kLarge);
-  CHECK(big.at.address == big.to.address + (60 << 10));
+  CHECK(p.needs_move(1, 60 << 10, 4 << 10) == false);  // still within 64 KiB
+  REQUIRE(p.needs_move(1, 60 << 10, 8 << 10));
+  CHECK(write(p, 1, 60 << 10, 8 << 10).err == EAGAIN);  // move first
+  ArenaSpan from, to;
+  REQUIRE(p.begin_move(1, &from, &to) == 0);
+  CHECK(from.arena == Arena::kSmall);
+  CHECK(from.address == w.at.address);
+  CHECK(from.length == kSmall);  // the slot, punched after the copy
+  CHECK(to.arena == Arena::kLarge);
+  CHECK(to.length == 3901);  // what the slot held
+  p.end_move(1, true);
   CHECK(p.small_slots_in_use() == 0);
+  Placed big = write(p, 1, 60 << 10, 8 << 10);
+  REQUIRE(big.err == 0);
+  CHECK(big.at.arena == Arena::kLarge);
+  CHECK(big.at.address == to.address + (60 << 10));
   // From now on even a small write goes to the large arena: no move again.
-  Placed again = write(p, 1, 0, 10);
-  CHECK(again.at.arena == Arena::kLarge);
-  CHECK(again.from.length == 0);
+  CHECK_FALSE(p.needs_move(1, 0, 10));
+  CHECK(write(p, 1, 0, 10).at.arena == Arena::kLarge);
   // A second extent 64 MiB of local bytes further.
   Placed far = write(p, 1, kExtent + 5, 10);
   CHECK(far.at.arena == Arena::kLarge);
@@ -126,23 +130,42 @@ TEST_CASE("packed files: a file outgrowing its slot moves once to the large aren
   CHECK(p.extents_in_use() == 2);
 }
 
+TEST_CASE("packed files: a failed move leaves the small file as it was") {
+  PackedFiles p(layout(true));
+  Placed w = write(p, 1, 0, 3901);
+  ArenaSpan from, to;
+  REQUIRE(p.begin_move(1, &from, &to) == 0);
+  p.end_move(1, false);  // the copy failed (the arena's file system is full)
+  CHECK(p.in_small_slot(1));
+  CHECK(p.extents_in_use() == 0);
+  ArenaSpan r;
+  p.place_read(1, 0, 3901, &r);
+  CHECK(r.arena == Arena::kSmall);
+  CHECK(r.address == w.at.address);
+  CHECK(p.used() == 3901);
+}
+
 TEST_CASE("packed files: direct extents are refused for small files and made on demand") {
   PackedFiles p(layout(false));
   Extent e;
-  ArenaSpan from, to;
-  CHECK(p.direct_extent(1, 0, false, &e, &from, &to) == ENOENT);
+  CHECK(p.direct_extent(1, 0, false, &e) == ENOENT);
   CHECK(p.file_count() == 0);
   write(p, 1, 0, 100);
-  CHECK(p.direct_extent(1, 0, false, &e, &from, &to) == EAGAIN);
-  REQUIRE(p.direct_extent(1, 0, true, &e, &from, &to) == 0);
-  CHECK(from.length == kSmall);
-  CHECK(to.length == 100);
+  CHECK(p.direct_extent(1, 0, false, &e) == EAGAIN);
+  CHECK(p.direct_extent(1, 0, true, &e) == EAGAIN);  // the store moves it first
+  ArenaSpan from, to;
+  REQUIRE(p.begin_move(1, &from, &to) == 0);
+  p.end_move(1, true);
+  REQUIRE(p.direct_extent(1, 0, false, &e) == 0);
   CHECK(e.local_start == 0);
   CHECK(e.length == kExtent);
   CHECK(e.address == to.address);
-  REQUIRE(p.direct_extent(1, 3 * kExtent, true, &e, &from, &to) == 0);
-  CHECK(from.length == 0);
+  CHECK(p.direct_extent(1, 3 * kExtent, false, &e) == ENOENT);
+  REQUIRE(p.direct_extent(1, 3 * kExtent, true, &e) == 0);
   CHECK(e.local_start == 3 * kExtent);
+  // A new file gets its extent at once.
+  REQUIRE(p.direct_extent(2, 0, true, &e) == 0);
+  CHECK(p.file_count() == 2);
 }
 
 TEST_CASE("packed files: extent addresses are reused only where no client holds them") {

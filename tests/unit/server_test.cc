@@ -511,4 +511,20 @@ TEST_CASE("server: whole frames through decode_message, as the transport deliver
   s.expect_serving();
 }
 
+// A file's chunk 0 lives with its metadata: the unlink drops the chunks
+// there too, and the caller asks only the other servers.
+TEST_CASE("server: unlink drops the chunks of a file this server made") {
+  TestServer s;
+  uint64_t id = s.expect_ok(open_args("/w", O_CREAT | O_RDWR)).attr.id;
+  s.expect_ok(open_args("/o", O_CREAT | O_RDWR));
+  CHECK(s.expect_ok(WriteArgs{id, 100}, "abc").written == 3);
+  CHECK(s.store().file_count() == 1);
+  auto u = s.expect_ok(UnlinkArgs{"/w"});
+  CHECK(u.id == id);
+  CHECK(u.removed_here == 1);
+  CHECK(s.store().file_count() == 0);
+  // A file without bytes: nothing to drop, and still done here.
+  CHECK(s.expect_ok(UnlinkArgs{"/o"}).removed_here == 1);
+}
+
 }  // namespace benchfs
