@@ -1,5 +1,6 @@
 #include "client/direct_io.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,22 +12,33 @@
 
 namespace benchfs {
 
+namespace {
+size_t quarter_of_fd_limit() {
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
+  rlim_t cur = l.rlim_cur == RLIM_INFINITY ? 1 << 20 : l.rlim_cur;
+  return static_cast<size_t>(cur / 4);
+}
+}  // namespace
+
 DirectIo::DirectIo(Runtime& runtime, bool enabled, uint64_t chunk_size)
-    : runtime_(runtime), enabled_(enabled), chunk_size_(chunk_size) {}
+    : runtime_(runtime), enabled_(enabled), chunk_size_(chunk_size),
+      max_held_(quarter_of_fd_limit()) {}
 
 DirectIo::~DirectIo() {
-  for (auto& [rank, fd] : arenas_)
+  for (auto& [key, fd] : arenas_)
     if (fd >= 0) ::close(fd);
 }
 
 int DirectIo::arena_fd(int rank, uint32_t remote_fd, uint64_t dev, uint64_t ino) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = arenas_.find(rank);
+  auto it = arenas_.find({rank, remote_fd});
   if (it != arenas_.end()) return it->second;
+  if (arenas_.size() >= max_held_) return -1;  // requests for the rest
   int fd = runtime_.take_peer_fd(rank, static_cast<int>(remote_fd));
   if (fd < 0) {
     // Not permitted or not supported (kernel before 5.6): requests only.
-    if (errno == EPERM || errno == ENOSYS) arenas_[rank] = -1;
+    if (errno == EPERM || errno == ENOSYS) refused_.insert(rank);
     return -1;
   }
   // The arena lives as long as the server: only the file it named will do.
@@ -36,7 +48,7 @@ int DirectIo::arena_fd(int rank, uint32_t remote_fd, uint64_t dev, uint64_t ino)
     ::close(fd);
     return -1;
   }
-  arenas_[rank] = fd;
+  arenas_[{rank, remote_fd}] = fd;
   return fd;
 }
 
@@ -54,18 +66,16 @@ bool DirectIo::locate(DirectFiles& files, uint64_t id, int rank, uint64_t offset
   if (!enabled_ || rank == runtime_.rank() || !runtime_.same_host(rank)) return false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = arenas_.find(rank);
-    if (it != arenas_.end() && it->second < 0) return false;  // that server offers none
+    if (refused_.count(rank)) return false;  // that server offers none
   }
   uint64_t local = local_offset(offset, chunk_size_, runtime_.size());
   std::lock_guard<std::mutex> lock(files.mutex);
   std::vector<DirectFiles::Extent>& extents = files.by_rank[rank];
   for (const auto& e : extents) {
     if (local >= e.local_start && local - e.local_start < e.length) {
-      std::lock_guard<std::mutex> arenas_lock(mutex_);
-      *fd = arenas_[rank];
+      *fd = e.fd;
       *address = e.address + (local - e.local_start);
-      return *fd >= 0;
+      return true;
     }
   }
   if (extents.empty() && local + len <= small_file_bytes(chunk_size_)) return false;
@@ -73,7 +83,7 @@ bool DirectIo::locate(DirectFiles& files, uint64_t id, int rank, uint64_t offset
   runtime_.execute(&c, 1, 1);
   if (c.status == EOPNOTSUPP) {
     std::lock_guard<std::mutex> arenas_lock(mutex_);
-    arenas_[rank] = -1;
+    refused_.insert(rank);
   }
   // ENOENT (nothing stored there: a hole), EAGAIN (small there) or a
   // failed server: requests read the hole or report the failure.
@@ -84,7 +94,7 @@ bool DirectIo::locate(DirectFiles& files, uint64_t id, int rank, uint64_t offset
     return false;
   *fd = arena_fd(rank, r.fd, r.dev, r.ino);
   if (*fd < 0) return false;
-  extents.push_back({r.local_start, r.address, r.length});
+  extents.push_back({r.local_start, *fd, r.address, r.length});
   *address = r.address + (local - r.local_start);
   return true;
 }

@@ -1,7 +1,7 @@
-// Same-host direct I/O.  A server on this host whose large arena is a tmpfs
-// file or a memory file (Runtime::offers_backing_files) tells a client
-// where a file's extent lies in it (kOpenData); the client takes a
-// duplicate of the arena's descriptor (pidfd_getfd), once per server, and
+// Same-host direct I/O.  A server on this host whose large arena is made of
+// tmpfs files or memory files (Runtime::offers_backing_files) tells a
+// client where a file's extent lies in it (kOpenData); the client takes a
+// duplicate of that arena file's descriptor (pidfd_getfd), once, and
 // copies bytes into and out of the extent with pwrite/pread, with no
 // request and no copy through the server.  Everything about it on the
 // client side lives here; the transport side is rpc/same_host.h, the
@@ -9,9 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "engine/runtime.h"
@@ -22,7 +25,8 @@ namespace benchfs {
 struct DirectFiles {
   struct Extent {
     uint64_t local_start;  // local offset (striping.h) of the extent's first byte
-    uint64_t address;      // that byte's place in the server's large arena
+    int fd;                // the arena file holding it, opened here
+    uint64_t address;      // that byte's place in it
     uint64_t length;
   };
   std::mutex mutex;
@@ -46,15 +50,19 @@ class DirectIo {
               bool create, int* fd, uint64_t* address);
 
  private:
-  // The large arena of server `rank` opened here (-1: it offers none, or
-  // not to this process), duplicated from the descriptor its reply names.
+  // A large arena file of server `rank` opened here, duplicated from the
+  // descriptor its reply names; -1 if it cannot be (or is over budget).
   int arena_fd(int rank, uint32_t remote_fd, uint64_t dev, uint64_t ino);
 
   Runtime& runtime_;
   bool enabled_;
   uint64_t chunk_size_;
   std::mutex mutex_;
-  std::unordered_map<int, int> arenas_;  // rank -> fd here, -1 for none
+  std::map<std::pair<int, uint32_t>, int> arenas_;  // (rank, its fd) -> fd here
+  std::unordered_set<int> refused_;                // ranks that offer none
+  // The most descriptors arenas_ may hold: a quarter of RLIMIT_NOFILE (the
+  // rest is the application's); each same-host server has a few.
+  size_t max_held_;
 };
 
 }  // namespace benchfs

@@ -30,24 +30,42 @@ PackedLayout ArenaChunkStore::layout_for(uint64_t chunk_size, int nservers, int 
   l.small_bytes = small_file_bytes(chunk_size);
   l.extent_bytes = chunk_size * std::max<uint64_t>(1, kExtentTarget / chunk_size);
   l.reuse_extents = !direct;
+  // The large arena's files together.
   l.max_arena_bytes = max_arena_bytes;
+  l.max_large_bytes = max_arena_bytes / l.extent_bytes * l.extent_bytes * kLargeFiles;
   return l;
 }
 
-void ArenaChunkStore::set_arenas(int small_fd, int large_fd, const PackedLayout& layout,
-                                 bool direct, uint64_t limit) {
+void ArenaChunkStore::set_arenas(int small_fd, const std::vector<int>& large_fds,
+                                 const PackedLayout& layout, bool direct, uint64_t limit) {
   small_fd_ = small_fd;
-  large_fd_ = large_fd;
+  large_fds_ = large_fds;
   files_.emplace(layout);
   direct_ = direct;
   limit_ = limit;
 }
 
-void ArenaChunkStore::close_arenas() {
-  for (int* fd : {&small_fd_, &large_fd_}) {
-    if (*fd >= 0) ::close(*fd);
-    *fd = -1;
+std::vector<int> ArenaChunkStore::arena_fds() const {
+  std::vector<int> fds{small_fd_};
+  fds.insert(fds.end(), large_fds_.begin(), large_fds_.end());
+  return fds;
+}
+
+int ArenaChunkStore::file_of(Arena arena, uint64_t address, uint64_t* offset) const {
+  if (arena == Arena::kSmall) {
+    *offset = address;
+    return small_fd_;
   }
+  uint64_t extent = files_->layout().extent_bytes, number = address / extent;
+  *offset = number / kLargeFiles * extent + address % extent;
+  return large_fds_[number % kLargeFiles];
+}
+
+void ArenaChunkStore::close_arenas() {
+  for (int fd : arena_fds())
+    if (fd >= 0) ::close(fd);
+  small_fd_ = -1;
+  large_fds_.clear();
   if (files_) files_.emplace(files_->layout());  // forget every file
   busy_.clear();
 }
@@ -70,7 +88,9 @@ void ArenaChunkStore::when_idle(uint64_t id, std::function<void()> op) {
 void ArenaChunkStore::io(uint64_t id, IoKind kind, Arena arena, char* buf, size_t len,
                          uint64_t address, Done done) {
   ++busy_[id].in_flight;
-  start_io(kind, arena_fd(arena), buf, len, address, [this, id, done = std::move(done)](int64_t r) {
+  uint64_t offset = 0;
+  int fd = file_of(arena, address, &offset);
+  start_io(kind, fd, buf, len, offset, [this, id, done = std::move(done)](int64_t r) {
     auto it = busy_.find(id);
     if (it != busy_.end() && --it->second.in_flight == 0) {
       auto after = std::move(it->second.after);
@@ -87,8 +107,9 @@ int ArenaChunkStore::punch(const std::vector<ArenaSpan>& spans) {
   int first_err = 0;
   for (const ArenaSpan& s : spans) {
     if (s.length == 0) continue;
-    int fd = arena_fd(s.arena);
-    if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(s.address),
+    uint64_t address = 0;
+    int fd = file_of(s.arena, s.address, &address);
+    if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(address),
                     static_cast<off_t>(s.length)) == 0)
       continue;
     int err = errno;
@@ -97,10 +118,10 @@ int ArenaChunkStore::punch(const std::vector<ArenaSpan>& spans) {
       // so that a reused address reads as a hole should.
       struct stat st;
       if (::fstat(fd, &st) != 0) err = errno;
-      uint64_t end = std::min<uint64_t>(s.address + s.length, static_cast<uint64_t>(st.st_size));
+      uint64_t end = std::min<uint64_t>(address + s.length, static_cast<uint64_t>(st.st_size));
       static const std::vector<char> zeros(1 << 20, 0);
       err = 0;
-      for (uint64_t at = s.address; at < end && !err;) {
+      for (uint64_t at = address; at < end && !err;) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), end - at));
         int64_t w = pwrite_full(fd, zeros.data(), n, at);
         if (w < 0) err = static_cast<int>(-w);
@@ -118,8 +139,10 @@ int ArenaChunkStore::move_to_large(uint64_t id) {
   ArenaSpan from, to;
   if (int err = files_->begin_move(id, &from, &to)) return err;
   std::vector<char> bytes(to.length);
+  uint64_t at = 0;
+  int large = file_of(to.arena, to.address, &at);
   int64_t r = pread_full(small_fd_, bytes.data(), bytes.size(), from.address);
-  if (r >= 0) r = pwrite_full(large_fd_, bytes.data(), bytes.size(), to.address);
+  if (r >= 0) r = pwrite_full(large, bytes.data(), bytes.size(), at);
   int err = r < 0 ? static_cast<int>(-r) : static_cast<uint64_t>(r) < to.length ? ENOSPC : 0;
   if (err == ENOMEM) err = ENOSPC;
   if (err) {
@@ -213,13 +236,15 @@ int ArenaChunkStore::direct_extent(uint64_t id, uint64_t offset, bool create, Di
   }
   Extent e;
   if (int err = files_->direct_extent(id, offset, create, &e)) return err;
+  uint64_t at = 0;
+  int fd = file_of(Arena::kLarge, e.address, &at);
   struct stat st;
-  if (::fstat(large_fd_, &st) != 0) return errno;
-  out->fd = large_fd_;
+  if (::fstat(fd, &st) != 0) return errno;
+  out->fd = fd;
   out->dev = static_cast<uint64_t>(st.st_dev);
   out->ino = static_cast<uint64_t>(st.st_ino);
   out->local_start = e.local_start;
-  out->address = e.address;
+  out->address = at;
   out->length = e.length;
   return 0;
 }

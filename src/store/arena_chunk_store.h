@@ -1,6 +1,9 @@
 // What both chunk stores share: every file's bytes in two arenas (a small
 // one and a large one, store/packed_files.h says what goes where), so the
 // store holds a fixed number of descriptors whatever its file count.  The
+// large arena is kLargeFiles files, extent n in file n % kLargeFiles: a
+// write to tmpfs holds its file's inode lock for the whole copy, and every
+// same-host client writes into the server's large arena.  The
 // backends differ in where the arenas are (memory files, or files in a
 // directory) and how I/O runs (start_io: in place, or through io_uring).
 #pragma once
@@ -30,8 +33,9 @@ class ArenaChunkStore : public ChunkStore {
   // Bytes this server stored itself: per chunk, up to its highest written
   // byte (what a memory limit counts).
   uint64_t used() const { return files_ ? files_->used() : 0; }
-  // The arenas' descriptors (tests look at them).
-  int arena_fd(Arena a) const { return a == Arena::kSmall ? small_fd_ : large_fd_; }
+  static constexpr unsigned kLargeFiles = 4;
+  // The arenas' descriptors: the small arena's, then the large arena's files.
+  std::vector<int> arena_fds() const;
 
  protected:
   // The layout of a store whose servers split files in `chunk_size` chunks
@@ -39,9 +43,11 @@ class ArenaChunkStore : public ChunkStore {
   // hold addresses in the large arena (never reused then).
   static PackedLayout layout_for(uint64_t chunk_size, int nservers, int rank, bool direct,
                                  uint64_t max_arena_bytes);
-  // Takes the arenas (owned from now on); called once by the backend.
-  void set_arenas(int small_fd, int large_fd, const PackedLayout& layout, bool direct,
-                  uint64_t limit);
+  // Takes the arenas (owned from now on: the small one, kLargeFiles large
+  // ones); called once by the backend.  layout_for's max_arena_bytes is
+  // per file.
+  void set_arenas(int small_fd, const std::vector<int>& large_fds, const PackedLayout& layout,
+                  bool direct, uint64_t limit);
   void close_arenas();
 
   enum class IoKind { kWrite, kRead, kFsync };
@@ -73,8 +79,12 @@ class ArenaChunkStore : public ChunkStore {
   int punch(const std::vector<ArenaSpan>& spans);
 
   std::optional<PackedFiles> files_;
+  // The file and offset of an arena address (the large arena's addresses
+  // run over its files as one).
+  int file_of(Arena arena, uint64_t address, uint64_t* offset) const;
+
   int small_fd_ = -1;
-  int large_fd_ = -1;
+  std::vector<int> large_fds_;
   bool direct_ = false;
   uint64_t limit_ = 0;
   std::unordered_map<uint64_t, Busy> busy_;

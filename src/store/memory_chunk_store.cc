@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 namespace benchfs {
 
@@ -12,14 +13,21 @@ MemoryChunkStore::MemoryChunkStore(uint64_t chunk_size, uint64_t limit, int nser
     : limit_(limit) {
   bool direct = limit == 0;
   int small = ::memfd_create("benchfs-small", MFD_CLOEXEC);
-  int large = small < 0 ? -1 : ::memfd_create("benchfs-large", MFD_CLOEXEC);
-  if (large < 0) {
+  std::vector<int> large;
+  for (unsigned i = 0; small >= 0 && i < kLargeFiles; ++i) {
+    int fd = ::memfd_create("benchfs-large", MFD_CLOEXEC);
+    if (fd < 0) break;
+    large.push_back(fd);
+  }
+  if (large.size() < kLargeFiles) {
     error_ = errno;
+    for (int fd : large) ::close(fd);
     if (small >= 0) ::close(small);
     small = -1;
+    large.assign(kLargeFiles, -1);
   }
   // A memory file may be 2^63 bytes long; its holes cost nothing.
-  set_arenas(small, large, layout_for(chunk_size, nservers, rank, direct, uint64_t{1} << 62),
+  set_arenas(small, large, layout_for(chunk_size, nservers, rank, direct, uint64_t{1} << 60),
              direct, limit);
 }
 
@@ -37,10 +45,9 @@ int MemoryChunkStore::capacity(uint64_t* total, uint64_t* free) const {
   // memory files hold, not what this server wrote.
   *total = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   uint64_t held = 0;
-  for (Arena a : {Arena::kSmall, Arena::kLarge}) {
+  for (int fd : arena_fds()) {
     struct stat st;
-    if (arena_fd(a) >= 0 && ::fstat(arena_fd(a), &st) == 0)
-      held += static_cast<uint64_t>(st.st_blocks) * 512;
+    if (fd >= 0 && ::fstat(fd, &st) == 0) held += static_cast<uint64_t>(st.st_blocks) * 512;
   }
   *free = *total > held ? *total - held : 0;
   return 0;

@@ -11,7 +11,7 @@ namespace benchfs {
 PackedFiles::PackedFiles(const PackedLayout& layout)
     : layout_(layout),
       small_(true, layout.max_arena_bytes / layout.small_bytes),
-      large_(layout.reuse_extents, layout.max_arena_bytes / layout.extent_bytes) {}
+      large_(layout.reuse_extents, layout.max_large_bytes / layout.extent_bytes) {}
 
 uint64_t PackedFiles::local(uint64_t offset) const {
   return local_offset(offset, layout_.chunk_size, layout_.nservers);

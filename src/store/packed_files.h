@@ -75,8 +75,9 @@ struct PackedLayout {
   uint64_t small_bytes;   // small_file_bytes(chunk_size)
   uint64_t extent_bytes;  // a multiple of chunk_size
   bool reuse_extents;     // false where same-host clients hold extent addresses
-  // Highest arena offset + 1 the backing file system allows (2^63 on tmpfs).
+  // Highest arena address + 1: of the small arena, and of the large one.
   uint64_t max_arena_bytes = uint64_t{1} << 62;
+  uint64_t max_large_bytes = uint64_t{1} << 62;
 };
 
 // The large-arena extent that holds a local offset of a file.

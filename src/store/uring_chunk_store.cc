@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "common/config.h"
 #include "common/file_io.h"
@@ -71,24 +72,30 @@ int UringChunkStore::open(const std::string& directory, unsigned queue_depth, bo
   if (event_fd_ < 0) return errno;
   ret = io_uring_register_eventfd(&ring_, event_fd_);
   if (ret < 0) return -ret;
-  int small = ::open((dir_ + "/small").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (small < 0) return errno;
-  int large = ::open((dir_ + "/large").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (large < 0) {
-    int err = errno;
-    ::close(small);
-    return err;
+  auto create = [this](const std::string& name) {
+    return ::open((dir_ + "/" + name).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  };
+  std::vector<int> fds;  // small, then the large arena's files
+  for (unsigned i = 0; i <= kLargeFiles; ++i) {
+    int fd = create(i == 0 ? "small" : "large." + std::to_string(i - 1));
+    if (fd < 0) {
+      int err = errno;
+      for (int f : fds) ::close(f);
+      return err;
+    }
+    fds.push_back(fd);
   }
   // The largest file this file system allows bounds the arenas (ext4:
   // 2^44 bytes, tmpfs and xfs: 2^63): the highest power of two lseek
   // accepts (pathconf's _PC_FILESIZEBITS says 32 for tmpfs).
-  uint64_t max_bytes = uint64_t{1} << 62;
+  uint64_t max_bytes = uint64_t{1} << 60;
   while (max_bytes > (uint64_t{1} << 30) &&
-         ::lseek(large, static_cast<off_t>(max_bytes), SEEK_SET) < 0)
+         ::lseek(fds[0], static_cast<off_t>(max_bytes), SEEK_SET) < 0)
     max_bytes >>= 1;
   // Peers copy into the large arena only where that is one memory copy
   // (tmpfs, ramfs); then its addresses are never reused.
-  set_arenas(small, large, layout_for(chunk_size, nservers, rank, inline_, max_bytes), inline_, 0);
+  set_arenas(fds[0], std::vector<int>(fds.begin() + 1, fds.end()),
+             layout_for(chunk_size, nservers, rank, inline_, max_bytes), inline_, 0);
   return 0;
 }
 

@@ -243,11 +243,11 @@ TEST_CASE("same-host direct I/O on tmpfs and memory arenas") {
   if (rank() == 0) std::filesystem::remove_all(shm);
 }
 
-// Direct I/O holds one descriptor per same-host server (a duplicate of its
-// large arena), however many files are open; a server holds its two arenas
-// however many files it stores.  With many files open at once every byte
+// Direct I/O holds a few descriptors per same-host server (duplicates of
+// its large arena's 4 files), however many files are open; a server holds
+// its arenas however many files it stores.  With many files open at once every byte
 // still arrives.
-TEST_CASE("same-host direct I/O holds one descriptor per server, not per file") {
+TEST_CASE("same-host direct I/O holds a few descriptors per server, not per file") {
   const std::string shm = make_shared_dir("/dev/shm", "benchfs-direct-");
   REQUIRE(!shm.empty());
   start("uring", "64k", shm);
@@ -279,16 +279,18 @@ TEST_CASE("same-host direct I/O holds one descriptor per server, not per file") 
     fds.push_back(fd);
   }
   const size_t peers = static_cast<size_t>(ranks_on_my_host_besides_me());
-  CHECK(peer_fds() == peers);
+  const size_t held = peer_fds();
+  CHECK(held <= 4 * peers);
+  CHECK((held > 0) == (peers > 0));
   // (UCX may open a few of its own on first contact with a peer.)
-  CHECK(all_fds() <= before + peers + 8);
+  CHECK(all_fds() <= before + held + 8);
   for (size_t i = 0; i < files; ++i) check_pattern(fds[i], 1000 * rank() + i, 0, len, cs);
   for (size_t i = 0; i < files; ++i) {
     REQUIRE(benchfs_close(fds[i]) == 0);
     std::string p = "/many" + std::to_string(rank()) + "." + std::to_string(i);
     REQUIRE(benchfs_unlink(p.c_str()) == 0);
   }
-  CHECK(peer_fds() == peers);  // kept for the next file, until finalize
+  CHECK(peer_fds() == held);  // kept for the next file, until finalize
   REQUIRE(benchfs_finalize() == 0);
   CHECK(peer_fds() == 0);
   MPI_Barrier(MPI_COMM_WORLD);

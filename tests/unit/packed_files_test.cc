@@ -243,7 +243,7 @@ TEST_CASE("packed files: truncating a small file, to nothing forgets it") {
 
 TEST_CASE("packed files: a full arena refuses the write and keeps nothing of it") {
   PackedLayout l = layout(true);
-  l.max_arena_bytes = 2 * kExtent;  // two small slots would fit 2048 times
+  l.max_large_bytes = 2 * kExtent;  // two extents
   PackedFiles p(l);
   CHECK(write(p, 1, 0, kChunk).err == 0);
   CHECK(write(p, 2, 0, kChunk).err == 0);
