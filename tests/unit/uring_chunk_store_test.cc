@@ -64,6 +64,43 @@ TEST_CASE("uring store: five arena files whatever the file count; remove punches
   CHECK(large_bytes(b.dir) <= 4 * (64 << 10));
 }
 
+// Addresses are reused on a device (no same-host client holds them): a
+// removal, a truncate or a move out of the small arena must wait for the
+// file's I/O still in flight on the ring, or a late write would land in
+// bytes already given to another file.  Completion order shows it.
+TEST_CASE("uring store: freeing or moving a file's bytes waits for its I/O in flight") {
+  UringBackend b;
+  ChunkStore& s = b.store();
+  auto first = pattern(3901, 1), second = pattern(3901, 2), big = pattern(100000, 3);
+  std::vector<std::string> order;
+  int64_t w = 0, rm = 0, w2 = 0;
+  s.write(1, 0, first.data(), first.size(), [&](int64_t r) { w = r, order.push_back("write 1"); });
+  REQUIRE(s.busy());  // in the ring, not yet completed
+  s.remove(1, [&](int64_t r) { rm = r, order.push_back("remove 1"); });
+  CHECK(order.empty());  // the removal waits
+  s.write(2, 0, second.data(), second.size(), [&](int64_t r) { w2 = r, order.push_back("write 2"); });
+  poll_until(s, [&] { return order.size() == 3; });
+  CHECK(order[0] == "write 1");
+  CHECK(order[1] == "remove 1");
+  CHECK(w == 3901);
+  CHECK(rm == 0);
+  CHECK(w2 == 3901);
+  CHECK(do_read(s, 2, 0, 3901) == second);  // file 2 got file 1's slot, intact
+  CHECK(s.file_count() == 1);
+
+  // A write that moves file 2 to the large arena waits for a read of it in
+  // flight; both see the bytes they should.
+  std::vector<char> back(3901);
+  bool read_done = false, moved = false;
+  s.read(2, 0, back.data(), back.size(), [&](int64_t) { read_done = true; });
+  s.write(2, 3901, big.data(), big.size(), [&](int64_t r) { moved = r == 100000 && read_done; });
+  poll_until(s, [&] { return moved; });
+  CHECK(back == second);
+  auto all = do_read(s, 2, 0, 3901 + big.size());
+  CHECK(same(all, 0, second, 0, 3901));
+  CHECK(same(all, 3901, big, 0, big.size()));
+}
+
 // The kernel cancels a thread's pending io_uring work when the thread
 // exits, and application threads drive the worker (and so the store) in
 // turn: only the owner (the progress thread; here the thread that opened
