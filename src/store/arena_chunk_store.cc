@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "common/file_io.h"
@@ -224,7 +225,22 @@ void ArenaChunkStore::fsync(uint64_t id, Done done) {
     return when_idle(id, [this, id, done = std::move(done)]() mutable { fsync(id, std::move(done)); });
   Arena arena;
   if (!files_->holds(id, &arena)) return done(0);
-  io(id, IoKind::kFsync, arena, nullptr, 0, 0, std::move(done));
+  if (arena == Arena::kSmall) return io(id, IoKind::kFsync, arena, nullptr, 0, 0, std::move(done));
+  // A large file's extents may be in any of the large arena's files: sync
+  // them all (extent n is at address n * extent_bytes, in file n % kLargeFiles).
+  struct Sync {
+    unsigned left = kLargeFiles;
+    int64_t result = 0;
+    Done done;
+  };
+  auto sync = std::make_shared<Sync>();
+  sync->done = std::move(done);
+  uint64_t extent = files_->layout().extent_bytes;
+  for (unsigned i = 0; i < kLargeFiles; ++i)
+    io(id, IoKind::kFsync, Arena::kLarge, nullptr, 0, i * extent, [sync](int64_t r) {
+      if (r < 0 && sync->result == 0) sync->result = r;
+      if (--sync->left == 0) sync->done(sync->result);
+    });
 }
 
 int ArenaChunkStore::direct_extent(uint64_t id, uint64_t offset, bool create, DirectExtent* out) {

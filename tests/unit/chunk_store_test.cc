@@ -216,6 +216,10 @@ TEST_CASE_TEMPLATE("chunk store: fsync succeeds", B, BACKENDS) {
   CHECK(do_write(s, 77, 0, pattern(5000, 1)) == 5000);
   CHECK(do_fsync(s, 77) == 0);
   CHECK(do_read(s, 77, 0, 5000) == pattern(5000, 1));
+  // A large file: its extents' arena files, each synced, one completion.
+  CHECK(do_write(s, 78, 0, pattern(200000, 2)) == 200000);
+  CHECK(do_write(s, 78, 100 << 20, pattern(10, 3)) == 10);
+  CHECK(do_fsync(s, 78) == 0);
 }
 
 TEST_CASE_TEMPLATE("chunk store: a zero-length write stores nothing", B, BACKENDS) {
