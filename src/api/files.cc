@@ -210,10 +210,11 @@ extern "C" ssize_t benchfs_write(int fd, const void* buf, size_t count) {
     if (int e = check_fd(inst, fd, true, &f)) return e;
     std::lock_guard<std::mutex> lock(f->offset_mutex);
     uint64_t offset = f->offset;
-    if (f->flags & O_APPEND) {
-      // Appends go to the end as far as this rank knows it (close-to-open:
-      // concurrent appenders on several ranks are not serialised).
-      if (int e = inst.client->file_size(*f, &offset)) return e;
+    if ((f->flags & O_APPEND) && count > 0) {
+      // The metadata owner hands out the range at the end: appends from
+      // every rank are atomic with respect to each other.
+      if (int e = check_range(buf, count, 0)) return e;
+      if (int e = inst.client->append_offset(*f, count, &offset)) return e;
     }
     if (int e = check_range(buf, count, static_cast<long long>(offset))) return e;
     if (int e = do_pwrite(inst, *f, buf, count, offset, &done)) return e;

@@ -1,5 +1,4 @@
 // benchfs_init / benchfs_finalize: the collective start and stop.
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,15 +46,6 @@ int agree(int err, MPI_Comm comm) {
   int any = 0;
   MPI_Allreduce(&err, &any, 1, MPI_INT, MPI_MAX, comm);
   return any;
-}
-
-void raise_fd_limit() {
-  // The uring store keeps one backing file open per file with data here.
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
 }
 
 int init(MPI_Comm user_comm) {
@@ -110,7 +100,6 @@ int init(MPI_Comm user_comm) {
   MPI_Bcast(tag, sizeof tag, MPI_CHAR, 0, inst->comm);
   inst->job_tag = tag;
 
-  raise_fd_limit();
   auto store = make_chunk_store(inst->config, inst->rank, inst->size, tag, &error);
   if (!store) log().error("benchfs_init: {}", error);
   if (agree(store ? 0 : EIO, inst->comm)) return fail(EIO);

@@ -99,6 +99,20 @@ int Client::fsync(OpenFile& f) {
   return report_written(f);
 }
 
+int Client::append_offset(OpenFile& f, size_t len, uint64_t* offset) {
+  AppendReply r;
+  int err = call_metadata(AppendArgs{f.path, f.id, len, f.written_end.load()}, &r);
+  if (err == ESTALE || err == ENOENT) {
+    // Unlinked or replaced while open here: as every write to it, at the
+    // end this rank knows (docs/reliability.md).
+    *offset = std::max(f.known_size.load(), f.written_end.load());
+    return 0;
+  }
+  if (err) return err;
+  *offset = r.offset;
+  return 0;
+}
+
 int Client::file_size(OpenFile& f, uint64_t* size) {
   Attr a;
   int err = stat(f.path, &a);

@@ -83,6 +83,10 @@ class Client {
   // the file's size, so unlink and truncate still reclaim them.
   int pwrite(OpenFile& file, const void* buf, size_t len, uint64_t offset, size_t* done);
   int fsync(OpenFile& file);
+  // O_APPEND: where a write of len bytes goes, handed out by the metadata
+  // owner at the file's end (appends from any ranks never overlap).  A
+  // file unlinked or replaced meanwhile appends at the end this rank knows.
+  int append_offset(OpenFile& file, size_t len, uint64_t* offset);
   // Current size as far as this rank can tell: the owner's size merged with
   // this rank's own unreported writes.
   int file_size(OpenFile& file, uint64_t* size);

@@ -26,6 +26,7 @@ const char* opcode_name(Opcode op) {
     case Opcode::kRemoveData: return "remove_data";
     case Opcode::kFsyncData: return "fsync_data";
     case Opcode::kOpenData: return "open_data";
+    case Opcode::kAppend: return "append";
     case Opcode::kCount: break;
   }
   return "unknown";

@@ -45,6 +45,7 @@ enum class Opcode : uint16_t {
   kRemoveData,
   kFsyncData,
   kOpenData,
+  kAppend,
   kCount
 };
 

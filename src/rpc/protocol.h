@@ -284,6 +284,23 @@ struct OpenDataReply {
   }
 };
 
+// O_APPEND, at the metadata owner: hands out [offset, offset + len) at the
+// file's end and raises the size in one step, so appends from any ranks
+// never overlap.  The end first covers `written_end`, the caller's own
+// writes not reported yet.  ESTALE: the path names another file now.
+struct AppendArgs {
+  static constexpr Opcode kOp = Opcode::kAppend;
+  std::string path;
+  uint64_t id = 0;
+  uint64_t len = 0;
+  uint64_t written_end = 0;
+  static void fields(auto& m, auto&& f) { f(m.path, m.id, m.len, m.written_end); }
+};
+struct AppendReply {
+  uint64_t offset = 0;
+  static void fields(auto& m, auto&& f) { f(m.offset); }
+};
+
 // --- The opcode table ----------------------------------------------------------
 
 template <Opcode>
@@ -313,6 +330,7 @@ template <> struct Rpc<Opcode::kTruncateData> : RpcTypes<TruncateDataArgs, Empty
 template <> struct Rpc<Opcode::kRemoveData> : RpcTypes<RemoveDataArgs, EmptyReply> {};
 template <> struct Rpc<Opcode::kFsyncData> : RpcTypes<FsyncDataArgs, EmptyReply> {};
 template <> struct Rpc<Opcode::kOpenData> : RpcTypes<OpenDataArgs, OpenDataReply> {};
+template <> struct Rpc<Opcode::kAppend> : RpcTypes<AppendArgs, AppendReply> {};
 
 // The reply type of a request type.
 template <class Args>

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/log.h"
@@ -102,6 +103,7 @@ void Server::handle(ServerOp* op) {
     case Opcode::kRemoveData: return serve<Opcode::kRemoveData>(op, &Server::handle_remove_data);
     case Opcode::kFsyncData: return serve<Opcode::kFsyncData>(op, &Server::handle_fsync_data);
     case Opcode::kOpenData: return serve<Opcode::kOpenData>(op, &Server::handle_open_data);
+    case Opcode::kAppend: return serve<Opcode::kAppend>(op, &Server::handle_append);
     case Opcode::kCount: break;
   }
   reply(op, EPROTO);
@@ -181,6 +183,21 @@ void Server::handle_close_update(ServerOp* op, const CloseUpdateArgs& args) {
   if (args.written_end > a->size) a->size = args.written_end;
   if (args.wrote) a->mtime_ns = a->ctime_ns = now_ns();
   reply(op, 0);
+}
+
+void Server::handle_append(ServerOp* op, const AppendArgs& args) {
+  if (int err = check_path_request(args.path, true)) return reply(op, err);
+  if (args.len == 0 || args.len > kMaxFileSize || args.written_end > kMaxFileSize)
+    return reply(op, EINVAL);
+  Attr* a = table_.find(args.path);
+  if (!a) return reply(op, ENOENT);
+  if (a->id != args.id) return reply(op, ESTALE);
+  if (!a->is_reg()) return reply(op, EISDIR);
+  uint64_t end = std::max(a->size, args.written_end);
+  if (end > kMaxFileSize - args.len) return reply(op, EFBIG);
+  a->size = end + args.len;
+  a->mtime_ns = a->ctime_ns = now_ns();
+  reply(op, AppendReply{end});
 }
 
 void Server::handle_mkdir(ServerOp* op, const MkdirArgs& args) {

@@ -77,6 +77,7 @@ class Server final : public Service {
   void handle_remove_data(ServerOp* op, const RemoveDataArgs& args);
   void handle_fsync_data(ServerOp* op, const FsyncDataArgs& args);
   void handle_open_data(ServerOp* op, const OpenDataArgs& args);
+  void handle_append(ServerOp* op, const AppendArgs& args);
 
   // Argument checks shared by the handlers: 0 or the errno to reply.
   int check_path_request(const std::string& path, bool owned) const;

@@ -262,7 +262,8 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   add(Opcode::kRemoveData, with_file().msg(WriteArgs{f, 0}, "hello").msg(RemoveDataArgs{f}));
   add(Opcode::kFsyncData, with_file().msg(FsyncDataArgs{f}));
   // No kOpenData seed: the harness's memory store answers it EOPNOTSUPP
-  // (it keeps no backing files), and a seed holds valid requests only.
+  // (a limit: no extents for clients), and a seed holds valid requests only.
+  add(Opcode::kAppend, with_file().msg(AppendArgs{"/f", f, 5, 0}).msg(WriteArgs{f, 0}, "hello"));
   // Requests on or next to the root, which none may remove or replace.
   out.emplace_back("root", SeedWriter()
                                .msg(StatArgs{"/"})

@@ -255,6 +255,8 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(OpenDataArgs{9, 1, 7}) == u64s({9}) + Encoder().u8(1).take() + u64s({7}));
   CHECK(encode(OpenDataReply{1, 2, 3, 4, 5, 6}) ==
         Encoder().u32(1).u64(2).u64(3).u64(4).u64(5).u64(6).take());
+  CHECK(encode(AppendArgs{"/p", 1, 2, 3}) == p + u64s({1, 2, 3}));
+  CHECK(encode(AppendReply{9}) == u64s({9}));
   CHECK(encode(EmptyReply{}).empty());
 }
 

@@ -63,8 +63,9 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       valid(TruncateDataArgs{id, 2}),
       valid(RemoveDataArgs{id}),
       valid(FsyncDataArgs{id}),
-      // The memory store keeps no backing files for clients to copy into.
+      // A memory store with a limit offers no extents for clients to copy into.
       valid(OpenDataArgs{id, 1}, "", EOPNOTSUPP),
+      valid(AppendArgs{"/d/f", id, 10, 0}),
   };
   REQUIRE(v.size() == static_cast<size_t>(Opcode::kCount) - 1);
   for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i].op == static_cast<Opcode>(i + 1));
@@ -525,6 +526,25 @@ TEST_CASE("server: unlink drops the chunks of a file this server made") {
   CHECK(s.store().file_count() == 0);
   // A file without bytes: nothing to drop, and still done here.
   CHECK(s.expect_ok(UnlinkArgs{"/o"}).removed_here == 1);
+}
+
+// O_APPEND: the owner hands out ranges at the end, one after the other,
+// after the appender's own unreported writes; a stale id or a directory is
+// refused.
+TEST_CASE("server: appends get consecutive ranges at the end") {
+  TestServer s;
+  uint64_t id = s.expect_ok(open_args("/a", O_CREAT | O_RDWR)).attr.id;
+  CHECK(s.expect_ok(AppendArgs{"/a", id, 10, 0}).offset == 0);
+  CHECK(s.expect_ok(AppendArgs{"/a", id, 5, 0}).offset == 10);
+  CHECK(s.expect_ok(AppendArgs{"/a", id, 1, 100}).offset == 100);  // its own writes first
+  CHECK(stat_of(s, "/a").size == 101);
+  CHECK(s.send(AppendArgs{"/a", id + 1, 1, 0}).status == ESTALE);
+  CHECK(s.send(AppendArgs{"/a", id, 0, 0}).status == EINVAL);
+  CHECK(s.send(AppendArgs{"/a", id, kMaxFileSize, 0}).status == EFBIG);
+  CHECK(s.send(AppendArgs{"/gone", id, 1, 0}).status == ENOENT);
+  s.expect_ok(mkdir_args("/dir"));
+  CHECK(s.send(AppendArgs{"/dir", stat_of(s, "/dir").id, 1, 0}).status == EISDIR);
+  CHECK(stat_of(s, "/a").size == 101);
 }
 
 }  // namespace benchfs
