@@ -72,7 +72,7 @@ bool DirectIo::locate(DirectFiles& files, uint64_t id, int rank, uint64_t offset
   std::lock_guard<std::mutex> lock(files.mutex);
   std::vector<DirectFiles::Extent>& extents = files.by_rank[rank];
   for (const auto& e : extents) {
-    if (local >= e.local_start && local - e.local_start < e.length) {
+    if (e.holds(local)) {
       *fd = e.fd;
       *address = e.address + (local - e.local_start);
       return true;
@@ -89,13 +89,12 @@ bool DirectIo::locate(DirectFiles& files, uint64_t id, int rank, uint64_t offset
   // failed server: requests read the hole or report the failure.
   if (c.status) return false;
   OpenDataReply r;
-  if (!decode(c.reply_args, &r) || r.length == 0 || local < r.local_start ||
-      local - r.local_start >= r.length)
-    return false;
-  *fd = arena_fd(rank, r.fd, r.dev, r.ino);
-  if (*fd < 0) return false;
-  extents.push_back({r.local_start, *fd, r.address, r.length});
-  *address = r.address + (local - r.local_start);
+  if (!decode(c.reply_args, &r)) return false;
+  DirectFiles::Extent e{r.local_start, -1, r.address, r.length};
+  if (!e.holds(local) || (e.fd = arena_fd(rank, r.fd, r.dev, r.ino)) < 0) return false;
+  extents.push_back(e);
+  *fd = e.fd;
+  *address = e.address + (local - e.local_start);
   return true;
 }
 

@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -28,6 +27,7 @@ struct DirectFiles {
     int fd;                // the arena file holding it, opened here
     uint64_t address;      // that byte's place in it
     uint64_t length;
+    bool holds(uint64_t local) const { return local >= local_start && local - local_start < length; }
   };
   std::mutex mutex;
   std::unordered_map<int, std::vector<Extent>> by_rank;

@@ -88,9 +88,11 @@ void ArenaChunkStore::when_idle(uint64_t id, std::function<void()> op) {
 
 void ArenaChunkStore::io(uint64_t id, IoKind kind, Arena arena, char* buf, size_t len,
                          uint64_t address, Done done) {
-  ++busy_[id].in_flight;
   uint64_t offset = 0;
   int fd = file_of(arena, address, &offset);
+  // I/O that completes before start_io returns is never in flight.
+  if (completes_in_place(kind)) return start_io(kind, fd, buf, len, offset, std::move(done));
+  ++busy_[id].in_flight;
   start_io(kind, fd, buf, len, offset, [this, id, done = std::move(done)](int64_t r) {
     auto it = busy_.find(id);
     if (it != busy_.end() && --it->second.in_flight == 0) {
@@ -114,11 +116,11 @@ int ArenaChunkStore::punch(const std::vector<ArenaSpan>& spans) {
                     static_cast<off_t>(s.length)) == 0)
       continue;
     int err = errno;
+    struct stat st;
+    if (err == EOPNOTSUPP && ::fstat(fd, &st) != 0) err = errno;
     if (err == EOPNOTSUPP) {
       // A file system without holes: write zeros where the arena has bytes,
       // so that a reused address reads as a hole should.
-      struct stat st;
-      if (::fstat(fd, &st) != 0) err = errno;
       uint64_t end = std::min<uint64_t>(address + s.length, static_cast<uint64_t>(st.st_size));
       static const std::vector<char> zeros(1 << 20, 0);
       err = 0;

@@ -55,6 +55,12 @@ class ArenaChunkStore : public ChunkStore {
   // gets bytes transferred (a read past the arena's end is zeros) or -errno.
   // By default in place (pwrite/pread/fdatasync).
   virtual void start_io(IoKind kind, int fd, char* buf, size_t len, uint64_t address, Done done);
+  // Whether start_io of this kind, on the calling thread, completes before
+  // it returns (then nothing is in flight to wait for).
+  virtual bool completes_in_place(IoKind kind) const {
+    (void)kind;
+    return true;
+  }
 
  private:
   // I/O in flight per file id, and what waits for it to drain: an

@@ -11,8 +11,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cinttypes>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -135,10 +133,14 @@ void UringChunkStore::submit(Op* op) {
 // sleeping for most of them).  Their I/O never waits for a device, so there
 // the store copies with pread/pwrite in place (inline_), as the memory
 // backend does; so does a thread that may not enter the ring.
+bool UringChunkStore::completes_in_place(IoKind kind) const {
+  return !on_owner_thread() || (inline_ && kind != IoKind::kFsync);
+}
+
 void UringChunkStore::start_io(IoKind kind, int fd, char* buf, size_t len, uint64_t address,
                                Done done) {
-  bool in_place = kind == IoKind::kFsync ? !on_owner_thread() : inline_ || !on_owner_thread();
-  if (in_place) return ArenaChunkStore::start_io(kind, fd, buf, len, address, std::move(done));
+  if (completes_in_place(kind))
+    return ArenaChunkStore::start_io(kind, fd, buf, len, address, std::move(done));
   submit(new Op{kind, fd, buf, len, address, 0, std::move(done)});
 }
 

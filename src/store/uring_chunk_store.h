@@ -40,6 +40,7 @@ class UringChunkStore final : public ArenaChunkStore {
 
  protected:
   void start_io(IoKind kind, int fd, char* buf, size_t len, uint64_t address, Done done) override;
+  bool completes_in_place(IoKind kind) const override;
 
  private:
   struct Op;

@@ -84,19 +84,6 @@ struct ShmDir {
   }
 };
 
-// Bytes the regular files under dir take (st_blocks, holes not counted).
-uint64_t backing_bytes(const std::string& dir) {
-  uint64_t sum = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      sum += static_cast<uint64_t>(st.st_blocks) * 512;
-  }
-  return sum;
-}
-
 // Reads path through a new fd, asking one byte more than `len`: the read
 // must stop at the end of the file.  "" or what went wrong.
 std::string read_back(const std::string& path, size_t len, std::vector<char>* out) {
@@ -245,7 +232,7 @@ TEST_CASE("create/remove loop: the space held stays bounded") {
     // What the servers hold once a round's files are gone: the bytes of
     // the backing files (uring) or the free space BenchFS reports (memory;
     // the memory files are not visible from here).
-    auto held = [&] { return backend == "uring" ? backing_bytes(dir) : free_bytes(); };
+    auto held = [&] { return backend == "uring" ? stored_bytes(dir) : free_bytes(); };
     uint64_t first = 0, worst = 0;
     for (int round = 0; round < kLoopRounds; ++round) {
       CAPTURE(round);
