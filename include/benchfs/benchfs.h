@@ -229,6 +229,16 @@ int     benchfs_ftruncate(int fd, off_t length);
 /* Sets the permission bits (mode & 07777) of a file or directory and
  * updates its st_ctim.  The caller need not own it.  ENOENT, ENOTDIR. */
 int     benchfs_chmod(const char *path, mode_t mode);
+/* Sets the access and modification times, as utimensat(2): times NULL sets
+ * both to now; a tv_nsec of UTIME_NOW sets that one to now, UTIME_OMIT
+ * leaves it.  "Now" is the clock of path's metadata server.  st_ctim
+ * becomes now.  The caller need not own path.  A later close of a
+ * descriptor that wrote to the file sets st_mtim to its own close time.
+ * EINVAL (tv_nsec out of range, or a time before 1970), ENOENT, ENOTDIR. */
+int     benchfs_utimens(const char *path, const struct timespec times[2]);
+/* The same for the file or directory open as fd (its path at open).
+ * EBADF. */
+int     benchfs_futimens(int fd, const struct timespec times[2]);
 /* mode: F_OK (path exists), or any of R_OK, W_OK, X_OK, checked against the
  * permission bits: the owner's when the caller's effective uid owns path,
  * the group's when its effective gid or one of its supplementary groups is

@@ -366,6 +366,22 @@ extern "C" int benchfs_chmod(const char* path, mode_t mode) {
   return result(err, 0);
 }
 
+extern "C" int benchfs_utimens(const char* path, const struct timespec times[2]) {
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
+    return inst.client->utimens(p, times);
+  });
+  return result(err, 0);
+}
+
+extern "C" int benchfs_futimens(int fd, const struct timespec times[2]) {
+  int err = with_instance([&](Instance& inst) {
+    auto f = lookup(inst, fd);
+    if (!f) return EBADF;
+    return inst.client->utimens(f->path, times);
+  });
+  return result(err, 0);
+}
+
 extern "C" int benchfs_access(const char* path, int mode) {
   int err = with_instance([&](Instance& inst) {
     if (mode & ~(R_OK | W_OK | X_OK)) return EINVAL;  // before the path, as Linux

@@ -263,6 +263,28 @@ int Client::chmod(const std::string& path, mode_t mode) {
   return call_metadata(ChmodArgs{path, static_cast<uint32_t>(mode & 07777)});
 }
 
+int Client::utimens(const std::string& path, const struct timespec* times) {
+  UtimensArgs args{path, UtimensArgs::kTimeNow, UtimensArgs::kTimeNow};
+  if (times) {
+    auto field = [](const struct timespec& t, int64_t* ns) {
+      if (t.tv_nsec == UTIME_NOW) return (*ns = UtimensArgs::kTimeNow), 0;
+      if (t.tv_nsec == UTIME_OMIT) return (*ns = UtimensArgs::kTimeOmit), 0;
+      if (t.tv_nsec < 0 || t.tv_nsec > 999999999 || t.tv_sec < 0) return EINVAL;
+      if (__builtin_mul_overflow(static_cast<int64_t>(t.tv_sec), int64_t{1000000000}, ns) ||
+          __builtin_add_overflow(*ns, static_cast<int64_t>(t.tv_nsec), ns))
+        return EINVAL;
+      return 0;
+    };
+    if (int err = field(times[0], &args.atime_ns)) return err;
+    if (int err = field(times[1], &args.mtime_ns)) return err;
+    if (args.atime_ns == UtimensArgs::kTimeOmit && args.mtime_ns == UtimensArgs::kTimeOmit) {
+      Attr a;  // nothing to change, but the path must exist (as Linux)
+      return stat(path, &a);
+    }
+  }
+  return call_metadata(args);
+}
+
 int Client::access(const std::string& path, int mode) {
   Attr a;
   if (int err = stat(path, &a)) return err;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstdint>
@@ -100,6 +101,8 @@ class Client {
   // `open_file`, when the caller truncates through an fd, is kept consistent.
   int truncate(const std::string& path, uint64_t length, OpenFile* open_file);
   int chmod(const std::string& path, mode_t mode);
+  // times as utimensat's (NULL: both now; UTIME_NOW, UTIME_OMIT).
+  int utimens(const std::string& path, const struct timespec* times);
   // F_OK or R_OK/W_OK/X_OK against the caller's effective ids.
   int access(const std::string& path, int mode);
   int rename(const std::string& from, const std::string& to);

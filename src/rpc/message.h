@@ -46,6 +46,8 @@ enum class Opcode : uint16_t {
   kFsyncData,
   kOpenData,
   kAppend,
+  // Metadata again (added after the data opcodes: the numbers are fixed).
+  kUtimens,
   kCount
 };
 

@@ -161,6 +161,19 @@ struct ChmodArgs {
   static void fields(auto& m, auto&& f) { f(m.path, m.mode); }
 };
 
+// Sets a path's access and modification times, as utimensat: each is
+// nanoseconds since the epoch, or kTimeNow (the server's clock) or kTimeOmit
+// (left as is).  The change time becomes the server's now.
+struct UtimensArgs {
+  static constexpr Opcode kOp = Opcode::kUtimens;
+  static constexpr int64_t kTimeNow = -1;
+  static constexpr int64_t kTimeOmit = -2;
+  std::string path;
+  int64_t atime_ns = kTimeOmit;
+  int64_t mtime_ns = kTimeOmit;
+  static void fields(auto& m, auto&& f) { f(m.path, m.atime_ns, m.mtime_ns); }
+};
+
 // Sent to every server: one page of its entries under path, in name order,
 // after the name `after`, as a payload of ReadDirEntry of at most max_bytes.
 struct ReadDirArgs {
@@ -320,6 +333,7 @@ template <> struct Rpc<Opcode::kFenceDir> : RpcTypes<FenceDirArgs, FenceDirReply
 template <> struct Rpc<Opcode::kUnfenceDir> : RpcTypes<UnfenceDirArgs, EmptyReply> {};
 template <> struct Rpc<Opcode::kTruncate> : RpcTypes<TruncateArgs, TruncateReply> {};
 template <> struct Rpc<Opcode::kChmod> : RpcTypes<ChmodArgs, EmptyReply> {};
+template <> struct Rpc<Opcode::kUtimens> : RpcTypes<UtimensArgs, EmptyReply> {};
 template <> struct Rpc<Opcode::kReadDir> : RpcTypes<ReadDirArgs, ReadDirReply> {};
 template <> struct Rpc<Opcode::kStatfs> : RpcTypes<StatfsArgs, StatfsReply> {};
 template <> struct Rpc<Opcode::kRenameInsert> : RpcTypes<RenameInsertArgs, RenameInsertReply> {};

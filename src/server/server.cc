@@ -104,6 +104,7 @@ void Server::handle(ServerOp* op) {
     case Opcode::kFsyncData: return serve<Opcode::kFsyncData>(op, &Server::handle_fsync_data);
     case Opcode::kOpenData: return serve<Opcode::kOpenData>(op, &Server::handle_open_data);
     case Opcode::kAppend: return serve<Opcode::kAppend>(op, &Server::handle_append);
+    case Opcode::kUtimens: return serve<Opcode::kUtimens>(op, &Server::handle_utimens);
     case Opcode::kCount: break;
   }
   reply(op, EPROTO);
@@ -258,6 +259,22 @@ void Server::handle_chmod(ServerOp* op, const ChmodArgs& args) {
   if (!a) return reply(op, ENOENT);
   a->mode = (a->mode & S_IFMT) | (args.mode & 07777);
   a->ctime_ns = now_ns();
+  reply(op, 0);
+}
+
+void Server::handle_utimens(ServerOp* op, const UtimensArgs& args) {
+  if (int err = check_path_request(args.path, true)) return reply(op, err);
+  for (int64_t t : {args.atime_ns, args.mtime_ns})
+    if (t < 0 && t != UtimensArgs::kTimeNow && t != UtimensArgs::kTimeOmit) return reply(op, EINVAL);
+  Attr* a = table_.find(args.path);
+  if (!a) return reply(op, ENOENT);
+  int64_t now = now_ns();
+  auto set = [now](int64_t t, int64_t* field) {
+    if (t != UtimensArgs::kTimeOmit) *field = t == UtimensArgs::kTimeNow ? now : t;
+  };
+  set(args.atime_ns, &a->atime_ns);
+  set(args.mtime_ns, &a->mtime_ns);
+  a->ctime_ns = now;
   reply(op, 0);
 }
 

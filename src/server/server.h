@@ -67,6 +67,7 @@ class Server final : public Service {
   void handle_unfence_dir(ServerOp* op, const UnfenceDirArgs& args);
   void handle_truncate(ServerOp* op, const TruncateArgs& args);
   void handle_chmod(ServerOp* op, const ChmodArgs& args);
+  void handle_utimens(ServerOp* op, const UtimensArgs& args);
   void handle_readdir(ServerOp* op, const ReadDirArgs& args);
   void handle_statfs(ServerOp* op, const StatfsArgs& args);
   void handle_rename_insert(ServerOp* op, const RenameInsertArgs& args);

@@ -251,6 +251,7 @@ std::vector<std::pair<std::string, std::string>> seeds() {
                                .msg(open_args("/d/x", O_CREAT | O_RDWR, d)));
   add(Opcode::kTruncate, with_file().msg(TruncateArgs{"/f", 3}));
   add(Opcode::kChmod, with_file().msg(ChmodArgs{"/f", 0600}));
+  add(Opcode::kUtimens, with_file().msg(UtimensArgs{"/f", 1, UtimensArgs::kTimeNow}));
   add(Opcode::kReadDir, with_file().msg(ReadDirArgs{"/", "", 64 << 10}));
   add(Opcode::kStatfs, SeedWriter().msg(StatfsArgs{}));
   add(Opcode::kRenameInsert, SeedWriter().msg(RenameInsertArgs{"/g", moved, 0}));

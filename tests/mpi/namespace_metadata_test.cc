@@ -99,6 +99,38 @@ TEST_CASE("truncate shrinks and grows; chmod, access, statvfs") {
     REQUIRE(benchfs_chmod(p.c_str(), 0755) == 0);
     CHECK(benchfs_access(p.c_str(), X_OK) == 0);
 
+    // utimens sets the times as utimensat: given, omitted, now.
+    struct timespec times[2] = {{1000000000, 5}, {1200000000, 999999999}};
+    REQUIRE(benchfs_utimens(p.c_str(), times) == 0);
+    REQUIRE(benchfs_stat(p.c_str(), &st) == 0);
+    CHECK(st.st_atim.tv_sec == 1000000000);
+    CHECK(st.st_atim.tv_nsec == 5);
+    CHECK(st.st_mtim.tv_sec == 1200000000);
+    CHECK(st.st_mtim.tv_nsec == 999999999);
+    times[0].tv_nsec = UTIME_OMIT;
+    times[1] = {0, UTIME_NOW};
+    REQUIRE(benchfs_utimens(p.c_str(), times) == 0);
+    REQUIRE(benchfs_stat(p.c_str(), &st) == 0);
+    CHECK(st.st_atim.tv_sec == 1000000000);
+    CHECK(st.st_mtim.tv_sec >= ::time(nullptr) - 60);
+    fd = benchfs_open(p.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    times[0] = {7, 0};
+    times[1] = {8, 0};
+    REQUIRE(benchfs_futimens(fd, times) == 0);
+    REQUIRE(benchfs_close(fd) == 0);
+    REQUIRE(benchfs_stat(p.c_str(), &st) == 0);
+    CHECK(st.st_atim.tv_sec == 7);
+    CHECK(st.st_mtim.tv_sec == 8);
+    REQUIRE(benchfs_utimens(p.c_str(), nullptr) == 0);
+    REQUIRE(benchfs_stat(p.c_str(), &st) == 0);
+    CHECK(st.st_mtim.tv_sec >= ::time(nullptr) - 60);
+    times[1] = {1, 1000000000};
+    CHECK(benchfs_utimens(p.c_str(), times) == -1);
+    CHECK(errno == EINVAL);
+    CHECK(benchfs_utimens((p + "-missing").c_str(), nullptr) == -1);
+    CHECK(errno == ENOENT);
+
     // statvfs sums every server's capacity.
     struct statvfs v;
     REQUIRE(benchfs_statvfs("/", &v) == 0);

@@ -257,6 +257,7 @@ TEST_CASE("protocol: wire layouts are unchanged") {
         Encoder().u32(1).u64(2).u64(3).u64(4).u64(5).u64(6).take());
   CHECK(encode(AppendArgs{"/p", 1, 2, 3}) == p + u64s({1, 2, 3}));
   CHECK(encode(AppendReply{9}) == u64s({9}));
+  CHECK(encode(UtimensArgs{"/p", 1, UtimensArgs::kTimeOmit}) == p + u64s({1, uint64_t(-2)}));
   CHECK(encode(EmptyReply{}).empty());
 }
 

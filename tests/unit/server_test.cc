@@ -66,6 +66,7 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       // A memory store with a limit offers no extents for clients to copy into.
       valid(OpenDataArgs{id, 1}, "", EOPNOTSUPP),
       valid(AppendArgs{"/d/f", id, 10, 0}),
+      valid(UtimensArgs{"/d/f", 1, 2}),
   };
   REQUIRE(v.size() == static_cast<size_t>(Opcode::kCount) - 1);
   for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i].op == static_cast<Opcode>(i + 1));
