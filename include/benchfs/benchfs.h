@@ -192,6 +192,11 @@ off_t   benchfs_lseek(int fd, off_t offset, int whence);
  * also a read-only one.  EBADF, EIO/ETIMEDOUT; ENOENT when the file was
  * unlinked or renamed since it was opened (see benchfs_fstat). */
 int     benchfs_fsync(int fd);
+/* F_GETFL: the access mode and status flags fd was opened with (O_APPEND,
+ * O_SYNC, ...).  F_SETFL, int flags: sets O_APPEND, O_NONBLOCK, O_ASYNC,
+ * O_DIRECT and O_NOATIME as given (BenchFS acts on O_APPEND only) and
+ * ignores the other bits, as Linux.  Other commands: EINVAL.  EBADF. */
+int     benchfs_fcntl(int fd, int cmd, ...);
 /* Attributes of path.  st_mode (type and permission bits), st_uid, st_gid
  * and st_size are the file's; st_nlink is 1 for a file and 2 for a
  * directory.  st_ino is BenchFS's file id, unique in the job: a file keeps

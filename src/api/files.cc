@@ -90,11 +90,15 @@ int do_pwrite(Instance& inst, OpenFile& f, const void* buf, size_t count, uint64
 }
 
 // Checks and normalises a path argument: the one place for NULL (EFAULT),
-// relative or empty (EINVAL) and over-long (ENAMETOOLONG) paths.
+// relative or empty (EINVAL) and over-long (ENAMETOOLONG) paths, and for the
+// mount prefix ("/benchfs/a" is "/a").
 // *dir_only: the path ended in "/" (or "/.", "/..") and so names a directory.
-int parse_path(const char* path, std::string* out, bool* dir_only) {
+int parse_path(const Instance& inst, const char* path, std::string* out, bool* dir_only) {
   if (!path) return EFAULT;
-  return normalize_path(path, out, dir_only);
+  if (int err = normalize_path(path, out, dir_only)) return err;
+  std::string inside;
+  if (under_mount(*out, inst.config.mount, &inside)) *out = std::move(inside);
+  return 0;
 }
 
 // A path ending in "/" names a directory: an existing non-directory there is
@@ -120,7 +124,7 @@ template <typename Fn>
 int path_op(Instance& inst, const char* path, Slash slash, Fn fn) {
   std::string p;
   bool dir_only = false;
-  if (int e = parse_path(path, &p, &dir_only)) return e;
+  if (int e = parse_path(inst, path, &p, &dir_only)) return e;
   if (dir_only && slash == Slash::kNamesDir)
     if (int e = check_dir_only(inst, p)) return e;
   int err = fn(p, dir_only);
@@ -266,6 +270,36 @@ extern "C" off_t benchfs_lseek(int fd, off_t offset, int whence) {
   return result<off_t>(err, pos);
 }
 
+extern "C" int benchfs_fcntl(int fd, int cmd, ...) {
+  int value = 0;
+  if (cmd == F_SETFL) {
+    va_list ap;
+    va_start(ap, cmd);
+    value = va_arg(ap, int);
+    va_end(ap);
+  }
+  int flags = 0;
+  int err = with_instance([&](Instance& inst) {
+    auto f = lookup(inst, fd);
+    if (!f) return EBADF;
+    switch (cmd) {
+      case F_GETFL: flags = f->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOCTTY); return 0;
+      case F_SETFL: {
+        // As Linux: only the status flags change, the others are ignored;
+        // of those BenchFS acts on O_APPEND (O_NONBLOCK etc. mean nothing
+        // for it).  Under the offset lock: a write in flight sees the old
+        // or the new mode, whole.
+        constexpr int kSettable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+        std::lock_guard<std::mutex> lock(f->offset_mutex);
+        f->flags = (f->flags & ~kSettable) | (value & kSettable);
+        return 0;
+      }
+      default: return EINVAL;
+    }
+  });
+  return result(err, flags);
+}
+
 extern "C" int benchfs_fsync(int fd) {
   int err = with_instance([&](Instance& inst) {
     auto f = lookup(inst, fd);
@@ -396,8 +430,8 @@ extern "C" int benchfs_rename(const char* oldpath, const char* newpath) {
   int err = with_instance([&](Instance& inst) {
     std::string from, to;
     bool from_dir = false, to_dir = false;
-    if (int e = parse_path(oldpath, &from, &from_dir)) return e;
-    if (int e = parse_path(newpath, &to, &to_dir)) return e;
+    if (int e = parse_path(inst, oldpath, &from, &from_dir)) return e;
+    if (int e = parse_path(inst, newpath, &to, &to_dir)) return e;
     // A trailing slash on either side says "directory": moving a file
     // that way is ENOTDIR (Linux checks the source only).
     if (from_dir || to_dir)

@@ -30,7 +30,7 @@ namespace benchfs {
 struct OpenFile {
   std::string path;  // normalised
   uint64_t id = 0;
-  int flags = 0;
+  std::atomic<int> flags{0};  // open's flags; benchfs_fcntl may change O_APPEND
   bool is_dir = false;
 
   std::mutex offset_mutex;  // guards offset for read/write/lseek

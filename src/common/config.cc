@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "build-config.h"  // autoconf: BENCHFS_DEFAULT_BACKEND
+#include "common/path.h"
 #include "common/size.h"
 
 namespace benchfs {
@@ -136,6 +137,13 @@ bool load_config(Config* c, std::string* error) {
       return false;
     }
     c->memory_limit = *s;
+  }
+  c->mount = kDefaultMount;
+  if (const char* v = env("BENCHFS_MOUNT")) {
+    if (parse_mount(v, &c->mount) != 0) {
+      *error = bad("BENCHFS_MOUNT", v, "an absolute path other than /, e.g. /benchfs");
+      return false;
+    }
   }
   return true;
 }

@@ -26,6 +26,7 @@ struct Config {
   bool stats = false;                   // BENCHFS_STATS: print statistics at finalize
   bool uring_inline = true;             // BENCHFS_URING_INLINE: plain pread/pwrite on tmpfs
   bool direct_io = true;                // BENCHFS_DIRECT: same-host clients copy into peers' tmpfs backing files
+  std::string mount = "/benchfs";       // BENCHFS_MOUNT: paths under it are BenchFS paths without it
   uint64_t memory_limit = 0;            // BENCHFS_MEMORY_LIMIT: memory backend cap per rank (0: none, same-host direct I/O)
 };
 

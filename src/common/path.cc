@@ -41,6 +41,24 @@ int normalize_path(std::string_view path, std::string* out, bool* dir_only) {
   return 0;
 }
 
+int parse_mount(std::string_view value, std::string* mount) {
+  std::string m;
+  if (normalize_path(value, &m) != 0 || m == "/") return EINVAL;
+  *mount = std::move(m);
+  return 0;
+}
+
+bool under_mount(std::string_view path, std::string_view mount, std::string* inside) {
+  if (path.size() < mount.size() || path.compare(0, mount.size(), mount) != 0) return false;
+  if (path.size() == mount.size()) {
+    if (inside) *inside = "/";
+    return true;
+  }
+  if (path[mount.size()] != '/') return false;
+  if (inside) inside->assign(path.substr(mount.size()));
+  return true;
+}
+
 std::string parent_path(const std::string& p) {
   auto slash = p.rfind('/');
   if (slash == std::string::npos || slash == 0) return "/";

@@ -17,6 +17,20 @@ namespace benchfs {
 // (src/api/files.cc); the normalised path itself no longer shows it.
 int normalize_path(std::string_view path, std::string* out, bool* dir_only = nullptr);
 
+// The mount prefix: paths under it are BenchFS paths with the prefix
+// removed, in the C API (so IOR's backend and benchfs-bench take them) and
+// in the preload library, which sends them to BenchFS instead of the kernel.
+constexpr char kDefaultMount[] = "/benchfs";
+
+// Checks and normalises a BENCHFS_MOUNT value: an absolute path other than
+// "/".  Returns 0 and sets *mount, or EINVAL.
+int parse_mount(std::string_view value, std::string* mount);
+
+// Whether the normalised path lies under mount (a parse_mount result); if
+// so *inside, when given, is the BenchFS path: "/benchfs/a" -> "/a",
+// "/benchfs" -> "/".  "/benchfsx" is not under "/benchfs".
+bool under_mount(std::string_view normalized, std::string_view mount, std::string* inside = nullptr);
+
 // Parent of a normalised path ("/a/b" -> "/a", "/a" -> "/", "/" -> "/").
 std::string parent_path(const std::string& normalized);
 

@@ -138,3 +138,30 @@ TEST_CASE("O_APPEND: after this rank's own unreported writes") {
   REQUIRE(benchfs_unlink(path.c_str()) == 0);
   stop();
 }
+
+TEST_CASE("O_APPEND set and cleared by benchfs_fcntl(F_SETFL)") {
+  start("memory");
+  const std::string path = "/setfl" + std::to_string(rank());
+  int fd = benchfs_open(path.c_str(), O_CREAT | O_RDWR, 0644);
+  REQUIRE(fd >= 0);
+  CHECK(benchfs_fcntl(fd, F_GETFL) == O_RDWR);
+  REQUIRE(benchfs_write(fd, "abcdef", 6) == 6);
+  REQUIRE(benchfs_fcntl(fd, F_SETFL, O_APPEND | O_CREAT) == 0);  // O_CREAT ignored
+  CHECK(benchfs_fcntl(fd, F_GETFL) == (O_RDWR | O_APPEND));
+  REQUIRE(benchfs_lseek(fd, 0, SEEK_SET) == 0);
+  REQUIRE(benchfs_write(fd, "XY", 2) == 2);  // at the end, not at 0
+  CHECK(benchfs_lseek(fd, 0, SEEK_CUR) == 8);
+  REQUIRE(benchfs_fcntl(fd, F_SETFL, 0) == 0);
+  REQUIRE(benchfs_lseek(fd, 0, SEEK_SET) == 0);
+  REQUIRE(benchfs_write(fd, "Z", 1) == 1);  // at 0 again
+  char buf[8];
+  REQUIRE(benchfs_pread(fd, buf, 8, 0) == 8);
+  CHECK(std::memcmp(buf, "ZbcdefXY", 8) == 0);
+  CHECK(benchfs_fcntl(fd, F_SETLK, nullptr) == -1);
+  CHECK(errno == EINVAL);
+  REQUIRE(benchfs_close(fd) == 0);
+  CHECK(benchfs_fcntl(fd, F_GETFL) == -1);
+  CHECK(errno == EBADF);
+  REQUIRE(benchfs_unlink(path.c_str()) == 0);
+  stop();
+}

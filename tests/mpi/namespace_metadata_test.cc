@@ -131,6 +131,13 @@ TEST_CASE("truncate shrinks and grows; chmod, access, statvfs") {
     CHECK(benchfs_utimens((p + "-missing").c_str(), nullptr) == -1);
     CHECK(errno == ENOENT);
 
+    // The mount prefix names the same file ("/benchfs" + p is p).
+    struct stat via_mount;
+    REQUIRE(benchfs_stat(("/benchfs" + p).c_str(), &via_mount) == 0);
+    CHECK(via_mount.st_ino == st.st_ino);
+    REQUIRE(benchfs_stat("/benchfs", &via_mount) == 0);
+    CHECK(S_ISDIR(via_mount.st_mode));
+
     // statvfs sums every server's capacity.
     struct statvfs v;
     REQUIRE(benchfs_statvfs("/", &v) == 0);

@@ -20,7 +20,8 @@ const char* const kVars[] = {
     "BENCHFS_KEEP",        "BENCHFS_EAGER_THRESHOLD", "BENCHFS_WINDOW",
     "BENCHFS_RPC_TIMEOUT", "BENCHFS_LOG_LEVEL",   "BENCHFS_SPIN_US",
     "BENCHFS_STATS",       "BENCHFS_MEMORY_LIMIT", "BENCHFS_URING_INLINE",
-    "BENCHFS_DIRECT",      "BENCHFS_WATCH_US",    "TMPDIR",
+    "BENCHFS_DIRECT",      "BENCHFS_WATCH_US",    "BENCHFS_MOUNT",
+    "TMPDIR",
 };
 
 // Saves every variable load_config reads, clears them, and restores the
@@ -272,6 +273,19 @@ TEST_CASE("load_config: invalid values fail with a message naming variable and v
   expect_invalid(env, "BENCHFS_DIRECT", "true");
   expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "0");
   expect_invalid(env, "BENCHFS_MEMORY_LIMIT", "plenty");
+  expect_invalid(env, "BENCHFS_MOUNT", "/");
+  expect_invalid(env, "BENCHFS_MOUNT", "scratch");
+}
+
+TEST_CASE("load_config: the mount prefix") {
+  EnvGuard env;
+  Config c;
+  std::string err;
+  REQUIRE(load_config(&c, &err));
+  CHECK(c.mount == "/benchfs");
+  env.set("BENCHFS_MOUNT", "/scratch//bfs/");
+  REQUIRE(load_config(&c, &err));
+  CHECK(c.mount == "/scratch/bfs");
 }
 
 TEST_CASE("load_config: statistics switch and memory cap") {

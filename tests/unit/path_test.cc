@@ -146,4 +146,26 @@ TEST_CASE("parent_path and base_name recompose the path") {
   }
 }
 
+TEST_CASE("parse_mount and under_mount: the mount prefix") {
+  std::string m;
+  CHECK(parse_mount("/benchfs/", &m) == 0);
+  CHECK(m == "/benchfs");
+  CHECK(parse_mount("//scratch//bfs/.", &m) == 0);
+  CHECK(m == "/scratch/bfs");
+  CHECK(parse_mount("/", &m) == EINVAL);
+  CHECK(parse_mount("/..", &m) == EINVAL);
+  CHECK(parse_mount("rel", &m) == EINVAL);
+  CHECK(parse_mount("", &m) != 0);
+  std::string in;
+  CHECK(under_mount("/benchfs", "/benchfs", &in));
+  CHECK(in == "/");
+  CHECK(under_mount("/benchfs/a/b", "/benchfs", &in));
+  CHECK(in == "/a/b");
+  CHECK_FALSE(under_mount("/benchfsx", "/benchfs"));
+  CHECK_FALSE(under_mount("/bench", "/benchfs"));
+  CHECK_FALSE(under_mount("/tmp/benchfs", "/benchfs"));
+  CHECK(under_mount("/scratch/bfs/x", "/scratch/bfs", &in));
+  CHECK(in == "/x");
+}
+
 }  // namespace benchfs
