@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -324,11 +325,32 @@ extern "C" int benchfs_chunk_rank(int fd, off_t offset) {
   return result(err, owner);
 }
 
+// This rank's open files (a truncate cuts their unpublished writes too).
+static std::vector<std::shared_ptr<OpenFile>> open_files(Instance& inst) {
+  std::vector<std::shared_ptr<OpenFile>> files;
+  std::lock_guard<std::mutex> lock(inst.fd_mutex);
+  for (const auto& f : inst.fds)
+    if (f && !f->is_dir) files.push_back(f);
+  return files;
+}
+
+// The end of what this rank wrote to file `id` through descriptors still
+// open and not yet published (close, fsync): a rank's own stat counts its
+// own writes, as fstat does.
+static uint64_t unpublished_end(Instance& inst, uint64_t id) {
+  uint64_t end = 0;
+  std::lock_guard<std::mutex> lock(inst.fd_mutex);
+  for (const auto& f : inst.fds)
+    if (f && f->id == id) end = std::max(end, f->written_end.load());
+  return end;
+}
+
 extern "C" int benchfs_stat(const char* path, struct stat* st) {
   int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
     if (!st) return EFAULT;
     Attr a;
     if (int e = inst.client->stat(p, &a)) return e;
+    if (!a.is_dir()) a.size = std::max(a.size, unpublished_end(inst, a.id));
     attr_to_stat(a, inst.config.chunk_size, st);
     return 0;
   });
@@ -376,7 +398,7 @@ extern "C" int benchfs_truncate(const char* path, off_t length) {
   int err = with_instance([&](Instance& inst) {
     if (length < 0) return EINVAL;  // before the path, as Linux
     return path_op(inst, path, Slash::kNamesDir, [&](const std::string& p, bool) {
-      return inst.client->truncate(p, static_cast<uint64_t>(length), nullptr);
+      return inst.client->truncate(p, static_cast<uint64_t>(length), open_files(inst));
     });
   });
   return result(err, 0);
@@ -388,7 +410,7 @@ extern "C" int benchfs_ftruncate(int fd, off_t length) {
     auto f = lookup(inst, fd);
     if (!f) return EBADF;
     if (!writable(*f) || f->is_dir) return EINVAL;  // as Linux
-    return inst.client->truncate(f->path, static_cast<uint64_t>(length), f.get());
+    return inst.client->truncate(f->path, static_cast<uint64_t>(length), open_files(inst));
   });
   return result(err, 0);
 }

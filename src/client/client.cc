@@ -239,15 +239,17 @@ int Client::unlink(const std::string& path) {
   return chunks > 1 ? call_chunk_range(RemoveDataArgs{removed.id}, 1, chunks - 1) : 0;
 }
 
-int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_file) {
+int Client::truncate(const std::string& path, uint64_t length,
+                     const std::vector<std::shared_ptr<OpenFile>>& open_files) {
   TruncateReply cut;
   if (int err = call_metadata(TruncateArgs{path, length}, &cut)) return err;
   uint64_t old_size = cut.old_size;
-  if (open_file) {
+  for (const auto& open_file : open_files) {
+    if (open_file->id != cut.id) continue;
     // This rank's own unreported writes past the new end are gone too.  The
     // owner's size does not include them yet, so they bound the data to cut
-    // as well (else an ftruncate after a write left those bytes in place,
-    // to reappear when the file grows again).
+    // as well (else a truncate after a write left those bytes in place, to
+    // reappear when the file grows again, or the size to grow back at close).
     uint64_t w = open_file->written_end.load();
     old_size = std::max(old_size, w);
     while (w > length && !open_file->written_end.compare_exchange_weak(w, length)) {

@@ -98,8 +98,10 @@ class Client {
   int mkdir(const std::string& path, mode_t mode);
   int rmdir(const std::string& path);
   // Sets the size; shrinking reclaims the chunks past it on every server.
-  // `open_file`, when the caller truncates through an fd, is kept consistent.
-  int truncate(const std::string& path, uint64_t length, OpenFile* open_file);
+  // This rank's open files of it (among open_files) lose their unpublished
+  // writes past the new size.
+  int truncate(const std::string& path, uint64_t length,
+               const std::vector<std::shared_ptr<OpenFile>>& open_files);
   int chmod(const std::string& path, mode_t mode);
   // times as utimensat's (NULL: both now; UTIME_NOW, UTIME_OMIT).
   int utimens(const std::string& path, const struct timespec* times);

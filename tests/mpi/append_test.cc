@@ -146,6 +146,8 @@ TEST_CASE("O_APPEND set and cleared by benchfs_fcntl(F_SETFL)") {
   REQUIRE(fd >= 0);
   CHECK(benchfs_fcntl(fd, F_GETFL) == O_RDWR);
   REQUIRE(benchfs_write(fd, "abcdef", 6) == 6);
+  // A rank's own stat by path counts its unpublished writes (as fstat).
+  CHECK(size_of(path.c_str()) == 6);
   REQUIRE(benchfs_fcntl(fd, F_SETFL, O_APPEND | O_CREAT) == 0);  // O_CREAT ignored
   CHECK(benchfs_fcntl(fd, F_GETFL) == (O_RDWR | O_APPEND));
   REQUIRE(benchfs_lseek(fd, 0, SEEK_SET) == 0);
