@@ -6,7 +6,11 @@
 #   IOR hard   -t 47008 -b 47008 -s 200    } byte it reads back
 #   mdtest     -n 500 -u -w 3901 -e 3901 -X (3901-byte files, read verified)
 # plus IOR hard with --benchfs.chunk-size=64k (records across chunk
-# boundaries), and a control run that reads with another data signature
+# boundaries); through the preload library (LD_PRELOAD, no BenchFS code in
+# the program): IOR easy and hard and mdtest with -a POSIX on /benchfs/...,
+# one file written by -a BENCHFS and checked by -a POSIX in one job, and
+# pfind (../shared/vendor/pfind-*.tar.gz) counting a 10,000-file tree;
+# and a control run that reads with another data signature
 # than it wrote: the checks below must catch it, or they catch nothing.
 # A run fails on a nonzero exit, a timeout, an ERROR/WARNING line (IOR's
 # "Incorrect data on read", mdtest's "ERROR: verifying the data", which
@@ -201,6 +205,75 @@ else
 fi
 [ $run_left -eq 0 ] || failed "control" "files left in BENCHFS_DIR"
 rm -f "$out.err"
+
+# --- The preload library: IOR's own POSIX backend and pfind, no BenchFS code -------
+# Under LD_PRELOAD=libbenchfs-preload.so BenchFS starts in MPI_Init and
+# paths under /benchfs are its.  /benchfs must not exist on this machine:
+# then a call that missed the preload fails instead of writing to disk.
+preload=$prefix/lib/libbenchfs-preload.so
+if [ -e /benchfs ]; then
+  failed "preload" "/benchfs exists on this machine: the preload runs could not tell BenchFS from the disk"
+else
+  check "IOR easy, -a POSIX via the preload" uring -x LD_PRELOAD="$preload" \
+    "$ior" -a POSIX -F -w -r -W -R -t 1m -b 16m -o /benchfs/ior_easy
+  grep -q '^read ' "$out" || failed "IOR easy via the preload" "no read results"
+  check "IOR hard, -a POSIX via the preload" memory -x LD_PRELOAD="$preload" \
+    "$ior" -a POSIX -w -r -W -R -t 47008 -b 47008 -s 200 -o /benchfs/ior_hard
+  grep -q '^read ' "$out" || failed "IOR hard via the preload" "no read results"
+  check "mdtest, -a POSIX via the preload" uring -x LD_PRELOAD="$preload" \
+    "$mdtest" -a POSIX -n 500 -u -w 3901 -e 3901 -X -d /benchfs/mdtest
+  grep -q 'File read' "$out" || failed "mdtest via the preload" "no File read rate"
+  # One job, one file: written by -a BENCHFS, read back and checked by -a
+  # POSIX, under the same name.
+  cat >"$work/same-file.ior" <<'EOS'
+IOR START
+    testFile=/benchfs/same
+    setTimeStampSignature=21
+    blockSize=1m
+    transferSize=256k
+    api=BENCHFS
+    keepFile=1
+    writeFile=1
+    readFile=0
+RUN
+    api=POSIX
+    keepFile=0
+    writeFile=0
+    readFile=1
+    checkRead=1
+RUN
+IOR STOP
+EOS
+  check "BENCHFS writes, POSIX reads /benchfs/same via the preload" uring -x LD_PRELOAD="$preload" \
+    "$ior" -f "$work/same-file.ior"
+  [ "$(grep -c '^read ' "$out")" -ge 1 ] || failed "same file" "no read results"
+
+  # pfind (IO500's find phase) on a tree made through the C API.
+  pfind_tar=$srcdir/../shared/vendor/pfind-aaba722.tar.gz
+  if [ -f "$pfind_tar" ]; then
+    stamp="$(cksum <"$pfind_tar") $(cksum <"$srcdir/tests/preload/find_tree.c")"
+    if [ "$(cat "$work/pfind.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -x "$work/find_tree" ]; then
+      echo "=== building pfind and find_tree in $work"
+      rm -rf "$work/pfind" && tar -xzf "$pfind_tar" -C "$work" &&
+        (cd "$work/pfind" && ./compile.sh) >"$work/logs/pfind.log" 2>&1 &&
+        mpicc -std=gnu99 -O2 -Wall -I"$work/pfind/src" -I"$prefix/include" -o "$work/find_tree" \
+          "$srcdir/tests/preload/find_tree.c" "$work/pfind/pfind.a" -L"$prefix/lib" -lbenchfs -lm \
+          -Wl,-rpath,"$prefix/lib" >>"$work/logs/pfind.log" 2>&1 &&
+        echo "$stamp" >"$work/pfind.stamp" ||
+        { tail -20 "$work/logs/pfind.log"; failed "pfind" "build failed ($work/logs/pfind.log)"; }
+    fi
+    if [ -x "$work/find_tree" ]; then
+      check "pfind -name '*7*' -size 3901c via the preload" uring -x LD_PRELOAD="$preload" \
+        "$work/find_tree" -name '*7*' -size 3901c
+      grep -q 'expected 1150, pfind found 1150 ' "$out" || failed "pfind" "wrong count (above)"
+      check "pfind, every file, via the preload" memory -x LD_PRELOAD="$preload" "$work/find_tree"
+      grep -q 'expected 10000, pfind found 10000 ' "$out" || failed "pfind, every file" "wrong count (above)"
+    fi
+  else
+    echo "SKIP (part): no pfind source ($pfind_tar): pfind via the preload not run"
+  fi
+  [ ! -e /benchfs ] || failed "preload" "a run made /benchfs on this machine's disk"
+fi
 
 echo "=== $me: $(( $(date +%s) - t0 )) s in all"
 if [ $fail -ne 0 ]; then
