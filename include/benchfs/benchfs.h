@@ -39,6 +39,9 @@
  * slashes and "." are dropped and ".." is resolved lexically ("/a/../b" is
  * "/b" whatever "/a" is).  A path ending in "/" (or "/.", "/..") names a
  * directory: for an existing file it is ENOTDIR, with O_CREAT EISDIR.
+ * A path under the mount prefix (BENCHFS_MOUNT, default "/benchfs") is the
+ * BenchFS path without it: "/benchfs/a" is "/a", as the preload library
+ * (docs/preload.md) names it.
  *
  * Consistency is close-to-open: data and the file size written by a rank are
  * visible to every rank that opens (or stats) the file after the writer
