@@ -9,8 +9,9 @@
 # boundaries); through the preload library (LD_PRELOAD, no BenchFS code in
 # the program): IOR easy and hard and mdtest with -a POSIX on /benchfs/...,
 # one file written by -a BENCHFS and checked by -a POSIX in one job, and
-# pfind (../shared/vendor/pfind-*.tar.gz) counting a 10,000-file tree;
-# and a control run that reads with another data signature
+# pfind (../shared/vendor/pfind-*.tar.gz) counting a 10,000-file tree,
+# and a small IO500 (scripts/io500: every phase, find through the preload,
+# next to the same on a POSIX folder); and a control run that reads with another data signature
 # than it wrote: the checks below must catch it, or they catch nothing.
 # A run fails on a nonzero exit, a timeout, an ERROR/WARNING line (IOR's
 # "Incorrect data on read", mdtest's "ERROR: verifying the data", which
@@ -248,29 +249,42 @@ EOS
     "$ior" -f "$work/same-file.ior"
   [ "$(grep -c '^read ' "$out")" -ge 1 ] || failed "same file" "no read results"
 
-  # pfind (IO500's find phase) on a tree made through the C API.
-  pfind_tar=$srcdir/../shared/vendor/pfind-aaba722.tar.gz
-  if [ -f "$pfind_tar" ]; then
-    stamp="$(cksum <"$pfind_tar") $(cksum <"$srcdir/tests/preload/find_tree.c")"
-    if [ "$(cat "$work/pfind.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -x "$work/find_tree" ]; then
-      echo "=== building pfind and find_tree in $work"
-      rm -rf "$work/pfind" && tar -xzf "$pfind_tar" -C "$work" &&
-        (cd "$work/pfind" && ./compile.sh) >"$work/logs/pfind.log" 2>&1 &&
+  # pfind (IO500's find phase) on a tree made through the C API, then all of
+  # IO500.  scripts/io500 builds pfind and IO500 in this work folder, over
+  # the IOR built above.
+  if [ -f "$srcdir/../shared/vendor/pfind-aaba722.tar.gz" ] &&
+     [ -f "$srcdir/../shared/vendor/io500-02091cf.tar.gz" ]; then
+    echo "=== scripts/io500 --build-only (pfind, IO500)"
+    if ! IOR_GIT='' IOR_TARBALL=$tarball "$srcdir/scripts/io500" --build-only --prefix "$prefix" \
+         --work "$work"; then
+      failed "IO500" "scripts/io500 could not build it"
+    else
+      if [ ! -x "$work/find_tree" ] || [ "$work/pfind/pfind.a" -nt "$work/find_tree" ] ||
+         [ "$srcdir/tests/preload/find_tree.c" -nt "$work/find_tree" ]; then
         mpicc -std=gnu99 -O2 -Wall -I"$work/pfind/src" -I"$prefix/include" -o "$work/find_tree" \
           "$srcdir/tests/preload/find_tree.c" "$work/pfind/pfind.a" -L"$prefix/lib" -lbenchfs -lm \
-          -Wl,-rpath,"$prefix/lib" >>"$work/logs/pfind.log" 2>&1 &&
-        echo "$stamp" >"$work/pfind.stamp" ||
-        { tail -20 "$work/logs/pfind.log"; failed "pfind" "build failed ($work/logs/pfind.log)"; }
-    fi
-    if [ -x "$work/find_tree" ]; then
+          -Wl,-rpath,"$prefix/lib" || failed "pfind" "find_tree did not build"
+      fi
       check "pfind -name '*7*' -size 3901c via the preload" uring -x LD_PRELOAD="$preload" \
         "$work/find_tree" -name '*7*' -size 3901c
       grep -q 'expected 1150, pfind found 1150 ' "$out" || failed "pfind" "wrong count (above)"
       check "pfind, every file, via the preload" memory -x LD_PRELOAD="$preload" "$work/find_tree"
       grep -q 'expected 10000, pfind found 10000 ' "$out" || failed "pfind, every file" "wrong count (above)"
+
+      # Every IO500 phase, small, next to the same on a POSIX folder; it
+      # fails on any phase error, a data check, a find count that differs
+      # from the files written or from POSIX's, or files left behind.
+      echo "=== scripts/io500 --np 2 --stonewall 2 --sizes small --compare ${TMPDIR:-/tmp}"
+      i0=$(date +%s)
+      if ! IOR_GIT='' IOR_TARBALL=$tarball "${TIMEOUT:-timeout}" -k 10 600 "$srcdir/scripts/io500" \
+           --np 2 --stonewall 2 --sizes small --prefix "$prefix" --work "$work" \
+           --compare "${TMPDIR:-/tmp}" -- --bind-to none; then
+        failed "IO500" "a phase failed (above)"
+      fi
+      echo "=== IO500: $(( $(date +%s) - i0 )) s"
     fi
   else
-    echo "SKIP (part): no pfind source ($pfind_tar): pfind via the preload not run"
+    echo "SKIP (part): no pfind or IO500 source in ../shared/vendor: pfind and IO500 not run"
   fi
   [ ! -e /benchfs ] || failed "preload" "a run made /benchfs on this machine's disk"
 fi
