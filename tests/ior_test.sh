@@ -163,6 +163,47 @@ check() {
   rm -f "$out.err"
 }
 
+# --- IOR's configure --with-benchfs (our patch), all its forms -------------------
+# In a copy of the patched, bootstrapped tree (a configured tree refuses a
+# second configure elsewhere): the default finds BenchFS through pkg-config
+# or leaves the backend out; yes requires it; no leaves it out; PREFIX (what
+# scripts/build-ior uses above) takes the one installed there.
+cfg=$work/ior-configure-test
+rm -rf "$cfg" && mkdir -p "$cfg" &&
+  (cd "$work/ior" && tar -cf - --exclude='*.o' --exclude='.deps' --exclude=Makefile --exclude=config.h \
+    --exclude=config.status --exclude=config.log --exclude=stamp-h1 .) | (cd "$cfg" && tar -xf -) ||
+  { echo "FAIL: cannot copy $work/ior"; exit 1; }
+# configure_case NAME WANT (built|absent|error) [VAR=VALUE] -- CONFIGURE-ARGS...
+configure_case() {
+  cname=$1 want=$2
+  shift 2
+  cenv=
+  [ "$1" = -- ] || { cenv=$1; shift; }
+  shift
+  rm -f "$cfg/src/config.h"
+  crc=0
+  (cd "$cfg" && env -u PKG_CONFIG_PATH $cenv ./configure "$@") >"$work/logs/ior-configure-$cname.log" 2>&1 || crc=$?
+  if [ $crc -ne 0 ]; then got=error
+  elif grep -q '^#define USE_BENCHFS_AIORI' "$cfg/src/config.h"; then got=built
+  else got=absent; fi
+  echo "--- IOR configure, $cname: $got (want $want)"
+  [ "$got" = "$want" ] || failed "IOR configure, $cname" "got $got, want $want ($work/logs/ior-configure-$cname.log)"
+  if [ "$want" = error ]; then
+    grep -q -- '--with-benchfs' "$work/logs/ior-configure-$cname.log" ||
+      failed "IOR configure, $cname" "the error does not name --with-benchfs"
+  fi
+}
+c0=$(date +%s)
+configure_case "default, benchfs.pc found" built PKG_CONFIG_PATH="$prefix/lib/pkgconfig" --
+configure_case "default, no benchfs.pc" absent --
+configure_case "--with-benchfs=yes, no benchfs.pc" error -- --with-benchfs=yes
+configure_case "--with-benchfs=yes" built PKG_CONFIG_PATH="$prefix/lib/pkgconfig" -- --with-benchfs=yes
+configure_case "--with-benchfs=no" absent PKG_CONFIG_PATH="$prefix/lib/pkgconfig" -- --with-benchfs=no
+configure_case "--with-benchfs=PREFIX" built -- --with-benchfs="$prefix"
+configure_case "--with-benchfs=a folder without BenchFS" error -- --with-benchfs="$work/logs"
+rm -rf "$cfg"
+echo "=== IOR configure cases: $(( $(date +%s) - c0 )) s"
+
 for backend in uring memory; do
   check "IOR easy" $backend "$ior" -a BENCHFS -F -w -r -W -R -t 1m -b 16m -o /ior_easy
   grep -q '^read ' "$out" || failed "IOR easy ($backend)" "no read results"
@@ -274,11 +315,13 @@ EOS
       # Every IO500 phase, small, next to the same on a POSIX folder; it
       # fails on any phase error, a data check, a find count that differs
       # from the files written or from POSIX's, or files left behind.
-      echo "=== scripts/io500 --np 2 --stonewall 2 --sizes small --compare ${TMPDIR:-/tmp}"
+      cmpdir=${TMPDIR:-/tmp}
+      [ ! -d /dev/shm ] || cmpdir=/dev/shm
+      echo "=== scripts/io500 --np 2 --stonewall 2 --sizes small --compare $cmpdir"
       i0=$(date +%s)
       if ! IOR_GIT='' IOR_TARBALL=$tarball "${TIMEOUT:-timeout}" -k 10 600 "$srcdir/scripts/io500" \
            --np 2 --stonewall 2 --sizes small --prefix "$prefix" --work "$work" \
-           --compare "${TMPDIR:-/tmp}" -- --bind-to none; then
+           --compare "$cmpdir" -- --bind-to none; then
         failed "IO500" "a phase failed (above)"
       fi
       echo "=== IO500: $(( $(date +%s) - i0 )) s"
