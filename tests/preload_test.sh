@@ -7,7 +7,8 @@
 #                             fcntl, fork, refused calls; each rank reads
 #                             its neighbour's files
 #   every example             unmodified at 4 ranks: their own benchfs_init
-#                             gets the instance MPI_Init started
+#                             gets the instance MPI_Init started; and the
+#                             POSIX versions of two (examples/posix_*.c)
 #   programs without MPI      (coreutils): a path under the mount fails with
 #                             ENODEV and one warning, other paths work
 # A run fails on its exit status, a timeout, or files left in BENCHFS_DIR.
@@ -59,7 +60,8 @@ for np in 1 2 4; do
   run $np uring tests/preload/posix_test
 done
 run 2 memory tests/preload/posix_test
-for ex in hello shared_file tree_walk checkpoint_restart producer_consumer threads; do
+for ex in hello shared_file tree_walk checkpoint_restart producer_consumer threads \
+          posix_hello posix_shared_file; do
   run 4 uring examples/$ex
 done
 
