@@ -24,11 +24,6 @@ bool g_started = false;
 // matched by its benchfs_finalize.
 int g_nested = 0;
 
-int enosys_stub() {
-  errno = ENOSYS;
-  return -1;
-}
-
 void mark_forked_child() { g_forked.store(true); }
 
 struct AtFork {
@@ -66,11 +61,6 @@ void start() {
 }
 
 }  // namespace
-
-void* next_symbol(const char* name) {
-  void* fn = dlsym(RTLD_NEXT, name);
-  return fn ? fn : reinterpret_cast<void*>(&enosys_stub);
-}
 
 bool forked_child() { return g_forked.load(std::memory_order_relaxed); }
 
