@@ -9,7 +9,10 @@
 #   4. the directory of a killed BENCHFS_KEEP=1 job survives the sweep;
 #   5. benchfs-clean DIR removes a killed job's directory, says so, and
 #      leaves a running job's and a kept one's alone; without DIR it sweeps
-#      BENCHFS_DIR.
+#      BENCHFS_DIR;
+#   6. through all of it, what is not a locked BenchFS job directory stays:
+#      a directory merely named benchfs-*, and a job-named one without a
+#      lock file (BENCHFS_DIR is often /tmp, shared with everything).
 # Runs in the build directory (make check).
 set -u
 build=$(pwd)
@@ -52,7 +55,7 @@ start() {
   done
   dir=
   for one in $(job_dirs); do
-    case " $before " in *" $one "*) ;; *) dir=$one ;; esac
+    printf '%s\n' "$before" | grep -q -x -F "$one" || dir=$one
   done
   [ -n "$dir" ] || { fail "job $1 made no directory in $backing"; exit 1; }
   echo "job $1 runs in $dir"
@@ -75,6 +78,12 @@ crash() {
 
 holds_data() { [ -d "$1/rank0" ] && [ -d "$1/rank1" ] && [ "$(du -sk "$1" | cut -f1)" -ge 4096 ]; }
 
+# Not ours: must outlive every sweep below.
+mkdir -p "$backing/benchfs-precious-data" "$backing/benchfs-1-abc/rank0"
+echo data >"$backing/benchfs-precious-data/file"
+echo data >"$backing/benchfs-1-abc/rank0/file"
+others() { ls -A "$backing" | grep -v -x -e benchfs-precious-data -e benchfs-1-abc; }
+
 # 1. A killed job leaves its directory and its lock.
 start a; dir_a=$dir
 holds_data "$dir_a" || fail "job a's directory holds no data"
@@ -94,7 +103,7 @@ holds_data "$dir_c" || fail "job c's directory holds no data"
 finish c
 holds_data "$dir_b" || fail "job c's finalize touched $dir_b"
 finish b
-left=$(ls -A "$backing")
+left=$(others)
 [ -z "$left" ] || fail "left in BENCHFS_DIR after both jobs: $left"
 
 # 4. A killed BENCHFS_KEEP=1 job keeps its directory through a sweep.
@@ -122,6 +131,11 @@ rm "$dir_d/keep"
 out=$("$build/benchfs-clean")  # BENCHFS_DIR
 echo "benchfs-clean:"; echo "$out"
 echo "$out" | grep -q "removed $dir_d" || fail "benchfs-clean without DIR did not remove $dir_d"
+# 6.
+[ -f "$backing/benchfs-precious-data/file" ] || fail "a sweep removed benchfs-precious-data"
+[ -f "$backing/benchfs-1-abc/rank0/file" ] || fail "a sweep removed benchfs-1-abc, which has no lock"
+echo "$out" | grep -q "precious\|abc" && fail "benchfs-clean reported what is not its own"
+rm -rf "$backing/benchfs-precious-data" "$backing/benchfs-1-abc"
 left=$(ls -A "$backing")
 [ -z "$left" ] || fail "left in BENCHFS_DIR at the end: $left"
 "$build/benchfs-clean" "$work/none" | grep -q "nothing to remove" ||

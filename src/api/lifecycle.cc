@@ -129,12 +129,7 @@ int init(MPI_Comm user_comm) {
 
   // A tag unique to this job (and this init) names the backing directories.
   char tag[64] = {};
-  if (inst->rank == 0) {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    std::snprintf(tag, sizeof tag, "%d-%llx", static_cast<int>(getpid()),
-                  static_cast<unsigned long long>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec);
-  }
+  if (inst->rank == 0) std::snprintf(tag, sizeof tag, "%s", new_job_tag().c_str());
   MPI_Bcast(tag, sizeof tag, MPI_CHAR, 0, inst->comm);
   inst->job_tag = tag;
 

@@ -6,7 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -46,20 +50,46 @@ uint64_t stored_bytes(const std::string& dir) {
   return n;
 }
 
-// The job names ("benchfs-<tag>") that have a directory or a lock file in dir.
-std::set<std::string> job_names(const std::string& dir) {
+// True if s[from, to) is one or more characters that all pass `is`.
+template <typename Is>
+bool all_of(const std::string& s, size_t from, size_t to, Is is) {
+  if (from >= to) return false;
+  for (size_t i = from; i < to; ++i)
+    if (!is(static_cast<unsigned char>(s[i]))) return false;
+  return true;
+}
+
+// A job directory as BenchFS makes it: rank<N> directories and perhaps
+// the keep marker, nothing else.
+bool holds_only_backing_directories(const std::string& job_dir) {
+  DIR* d = ::opendir(job_dir.c_str());
+  if (!d) return false;
+  bool ours = true;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || name == kKeepMarker) continue;
+    ours = ours && name.rfind("rank", 0) == 0 &&
+           all_of(name, 4, name.size(), [](unsigned char c) { return std::isdigit(c); }) &&
+           is_directory(job_dir + "/" + name);
+  }
+  ::closedir(d);
+  return ours;
+}
+
+// The job names ("benchfs-<tag>") that have a lock file in dir: a job
+// directory without one is not swept.
+std::set<std::string> locked_job_names(const std::string& dir) {
   std::set<std::string> names;
   DIR* d = ::opendir(dir.c_str());
   if (!d) return names;
   const std::string suffix = kLockSuffix;
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name.rfind(kPrefix, 0) != 0) continue;
-    if (name.size() > suffix.size() &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      names.insert(name.substr(0, name.size() - suffix.size()));
-    else if (is_directory(dir + "/" + name))
-      names.insert(name);
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    name.resize(name.size() - suffix.size());
+    if (is_job_directory_name(name)) names.insert(name);
   }
   ::closedir(d);
   return names;
@@ -72,12 +102,13 @@ bool sweep_job(const std::string& dir, const std::string& name, SweptDirectory* 
   const std::string job_dir = dir + "/" + name;
   const std::string lock_path = job_dir + kLockSuffix;
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0 && errno != ENOENT) return false;  // cannot tell: leave it
-  if (fd >= 0 && (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !still_named(fd, lock_path))) {
-    ::close(fd);  // a live job holds it, or another sweep just removed it
+  if (fd < 0) return false;  // another sweep removed it, or cannot tell: leave it
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !still_named(fd, lock_path) ||
+      (is_directory(job_dir) && !holds_only_backing_directories(job_dir))) {
+    ::close(fd);  // a live job holds it, another sweep just removed it, or not ours
     return false;
   }
-  // The job is gone (a lock nobody holds, or a directory that never had one).
+  // The job is gone: a lock nobody holds.
   out->path = job_dir;
   if (!is_directory(job_dir)) {
     out->path = lock_path;  // the directory went, the lock stayed
@@ -89,8 +120,8 @@ bool sweep_job(const std::string& dir, const std::string& name, SweptDirectory* 
     std::filesystem::remove_all(job_dir, ec);
     out->error = ec.value();
   }
-  if (!out->kept && !out->error && fd >= 0) ::unlink(lock_path.c_str());
-  if (fd >= 0) ::close(fd);
+  if (!out->kept && !out->error) ::unlink(lock_path.c_str());
+  ::close(fd);
   return true;
 }
 
@@ -98,6 +129,25 @@ bool sweep_job(const std::string& dir, const std::string& name, SweptDirectory* 
 
 std::string job_directory(const std::string& dir, const std::string& job_tag) {
   return dir + "/" + kPrefix + job_tag;
+}
+
+std::string new_job_tag() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char tag[64];
+  std::snprintf(tag, sizeof tag, "%d-%llx", static_cast<int>(getpid()),
+                static_cast<unsigned long long>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec);
+  return tag;
+}
+
+bool is_job_directory_name(const std::string& name) {
+  const size_t prefix = std::char_traits<char>::length(kPrefix);
+  if (name.compare(0, prefix, kPrefix) != 0) return false;
+  size_t dash = name.find('-', prefix);
+  return dash != std::string::npos &&
+         all_of(name, prefix, dash, [](unsigned char c) { return std::isdigit(c); }) &&
+         all_of(name, dash + 1, name.size(),
+                [](unsigned char c) { return std::isdigit(c) || (c >= 'a' && c <= 'f'); });
 }
 
 JobLock::~JobLock() {
@@ -134,7 +184,7 @@ void JobLock::release() {
 
 std::vector<SweptDirectory> sweep_job_directories(const std::string& dir) {
   std::vector<SweptDirectory> swept;
-  for (const std::string& name : job_names(dir)) {
+  for (const std::string& name : locked_job_names(dir)) {
     SweptDirectory s;
     if (sweep_job(dir, name, &s)) swept.push_back(s);
   }

@@ -14,6 +14,13 @@
 // Backing directories must be on a host-local file system (flock on a
 // shared one does not see the other hosts' jobs).
 //
+// BENCHFS_DIR is often /tmp, shared with everything else: the sweep only
+// ever removes a directory named exactly as a job directory
+// (benchfs-<pid>-<hex>), holding nothing but rank<N> directories and the
+// keep marker, whose lock file exists and is held by no one.  Anything
+// else -- other files named benchfs-*, a directory without a lock file
+// (BenchFS before the locks, or not BenchFS at all) -- is never touched.
+//
 // No MPI, no logging: benchfs-clean compiles this file in on its own.
 #pragma once
 
@@ -25,6 +32,13 @@ namespace benchfs {
 
 // DIR/benchfs-<tag>: the directory holding every rank's backing directory.
 std::string job_directory(const std::string& dir, const std::string& job_tag);
+
+// A new job tag, "<pid>-<hex time in ns>", unique on this host (made by
+// rank 0 and sent to the others).
+std::string new_job_tag();
+
+// True for "benchfs-<tag>" with a tag as new_job_tag makes them.
+bool is_job_directory_name(const std::string& name);
 
 // The name of the file in a job directory that keeps it from the sweep.
 inline constexpr const char* kKeepMarker = "keep";
@@ -57,8 +71,9 @@ struct SweptDirectory {
 };
 
 // Removes from DIR every job directory (and lock file) whose job no longer
-// runs and that holds no keep marker; returns what it removed, kept, or
-// failed to remove.  A DIR that does not exist has nothing to sweep.
+// runs and that holds no keep marker, under the rules above; returns what
+// it removed, kept, or failed to remove.  A DIR that does not exist has
+// nothing to sweep.
 std::vector<SweptDirectory> sweep_job_directories(const std::string& dir);
 
 }  // namespace benchfs
