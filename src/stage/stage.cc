@@ -218,7 +218,7 @@ class TreeCopy {
     }
   }
 
-  // Checks that the source still is as the walk found it.
+  // Checks that the source still is as the walk found it (size and mtime).
   bool unchanged(int in, size_t i) {
     Entry now;
     if (int err = from_.fstat(in, &now)) {
@@ -264,7 +264,9 @@ class TreeCopy {
       problems_.report(source(f), -in, "open");
       return false;
     }
-    bool ok = unchanged(in, i);
+    // One check after the bytes are read is enough: the walk's record is
+    // from before the copy, and a change since then moved the mtime.
+    bool ok = true;
     for (const Piece* p = first; ok && p != last; ++p) ok = copy_range(in, out, i, p->offset, p->length);
     ok = ok && unchanged(in, i);
     from_.close(in);
@@ -398,7 +400,7 @@ class TreeCopy {
       if (e && !s.first_errno) s.first_errno = e;
     s.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (rank_ == 0)
-      log().info("{} {} -> {}: {} files, {} directories, {} bytes in {:.2f} s ({:.0f} MiB/s); "
+      log().info("{} {} -> {}: {} files, {} directories, {} bytes in {:.3f} s ({:.0f} MiB/s); "
                  "{} skipped, {} problems",
                  problems_.stage(), req_.from_root, req_.to_root, s.files, s.directories, s.bytes,
                  s.seconds, static_cast<double>(s.bytes) / (1 << 20) / std::max(s.seconds, 1e-9),
