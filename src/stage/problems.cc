@@ -7,6 +7,7 @@
 namespace benchfs::stage {
 
 void Problems::report(const std::string& path, int err, const char* what) {
+  std::lock_guard<std::mutex> guard(mutex_);
   if (count_++ == 0) first_errno_ = err;
   if (count_ > kMaxLogged) return;
   const char* name = strerrorname_np(err);

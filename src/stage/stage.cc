@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <functional>
+#include <mutex>
 #include <queue>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,6 +33,10 @@ constexpr size_t kBufferBytes = 4 << 20;
 // many bytes: planning counts it, so small files are spread by number too.
 constexpr uint64_t kFileCost = 64 << 10;
 constexpr double kProgressSeconds = 2.0;
+// Threads of a rank creating and copying its files: a small file's copy is
+// a handful of requests that mostly wait (for a server, for the peer's
+// progress thread to wake up), so a few run at once.
+constexpr unsigned kFileWorkers = 4;
 
 struct Piece {
   size_t file;
@@ -231,11 +238,12 @@ class TreeCopy {
   }
 
   // Copies [offset, offset + length) of file i from in to out.
-  bool copy_range(int in, int out, size_t i, uint64_t offset, uint64_t length) {
+  bool copy_range(int in, int out, size_t i, uint64_t offset, uint64_t length,
+                  std::vector<char>& buffer) {
     const Entry& f = listing_.files[i];
     for (uint64_t done = 0; done < length;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), length - done));
-      int64_t got = from_.pread(in, buffer_.data(), n, offset + done);
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), length - done));
+      int64_t got = from_.pread(in, buffer.data(), n, offset + done);
       if (got < 0) {
         problems_.report(source(f), static_cast<int>(-got), "read");
         return false;
@@ -244,7 +252,7 @@ class TreeCopy {
         problems_.report(source(f), EBUSY, "changed while being copied");
         return false;
       }
-      int64_t put = to_.pwrite(out, buffer_.data(), n, offset + done);
+      int64_t put = to_.pwrite(out, buffer.data(), n, offset + done);
       if (put < 0) {
         problems_.report(target(f), static_cast<int>(-put), "write");
         return false;
@@ -257,7 +265,8 @@ class TreeCopy {
   }
 
   // Copies the pieces [first, last) of file i, which this rank owns.
-  bool copy_file_pieces(size_t i, const Piece* first, const Piece* last, int out) {
+  bool copy_file_pieces(size_t i, const Piece* first, const Piece* last, int out,
+                        std::vector<char>& buffer) {
     const Entry& f = listing_.files[i];
     int in = from_.open(source(f), O_RDONLY, 0);
     if (in < 0) {
@@ -267,7 +276,8 @@ class TreeCopy {
     // One check after the bytes are read is enough: the walk's record is
     // from before the copy, and a change since then moved the mtime.
     bool ok = true;
-    for (const Piece* p = first; ok && p != last; ++p) ok = copy_range(in, out, i, p->offset, p->length);
+    for (const Piece* p = first; ok && p != last; ++p)
+      ok = copy_range(in, out, i, p->offset, p->length, buffer);
     ok = ok && unchanged(in, i);
     from_.close(in);
     return ok;
@@ -291,32 +301,49 @@ class TreeCopy {
 
   void discard(size_t i) { to_.unlink(written_as(i)); }
 
-  // Every rank creates the files it was given; a file that is one piece is
+  // Creates file i (its first piece is p); a file that is one piece is
   // copied and finished right away.
-  void create_files() {
-    for (size_t k = 0; k < plan_.mine.size(); ++k) {
-      const Piece& p = plan_.mine[k];
-      if (p.offset != 0) continue;
-      const size_t i = p.file;
-      int out = to_.open(written_as(i), O_CREAT | O_WRONLY | O_TRUNC, 0600);
-      if (out < 0) {
-        problems_.report(target(listing_.files[i]), -out, "create");
-        failed_.push_back(i);
-        continue;
-      }
-      bool ok = plan_.split[i] || copy_file_pieces(i, &p, &p + 1, out);
-      if (int err = to_.close(out); err && ok) {
-        problems_.report(target(listing_.files[i]), -err, "close");
-        ok = false;
-      }
-      if (plan_.split[i]) {
-        if (!ok) failed_.push_back(i);
-      } else if (ok) {
-        finish(i);
-      } else {
-        discard(i);
-      }
+  void create_file(const Piece& p, std::vector<char>& buffer) {
+    const size_t i = p.file;
+    int out = to_.open(written_as(i), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    if (out < 0) {
+      problems_.report(target(listing_.files[i]), -out, "create");
+      fail(i);
+      return;
     }
+    bool ok = plan_.split[i] || copy_file_pieces(i, &p, &p + 1, out, buffer);
+    if (int err = to_.close(out); err && ok) {
+      problems_.report(target(listing_.files[i]), -err, "close");
+      ok = false;
+    }
+    if (plan_.split[i]) {
+      if (!ok) fail(i);
+    } else if (ok) {
+      finish(i);
+    } else {
+      discard(i);
+    }
+  }
+
+  void fail(size_t i) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    failed_.push_back(i);
+  }
+
+  // Every rank creates the files it was given, kFileWorkers at a time.
+  void create_files() {
+    std::vector<const Piece*> firsts;
+    for (const Piece& p : plan_.mine)
+      if (p.offset == 0) firsts.push_back(&p);
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      std::vector<char> buffer(kBufferBytes);
+      for (size_t k; (k = next++) < firsts.size();) create_file(*firsts[k], buffer);
+    };
+    std::vector<std::thread> workers;
+    for (unsigned w = 1; w < kFileWorkers && w < firsts.size(); ++w) workers.emplace_back(work);
+    work();
+    for (auto& t : workers) t.join();
     failed_split_ = gather_flags(failed_, listing_.files.size(), req_.comm);
     failed_.clear();
   }
@@ -332,7 +359,7 @@ class TreeCopy {
         int out = to_.open(written_as(i), O_WRONLY, 0);
         bool ok = out >= 0;
         if (!ok) problems_.report(target(listing_.files[i]), -out, "open");
-        ok = ok && copy_file_pieces(i, &mine[k], &mine[0] + end, out);
+        ok = ok && copy_file_pieces(i, &mine[k], &mine[0] + end, out, buffer_);
         if (out >= 0) {
           if (int err = to_.close(out); err && ok) {
             problems_.report(target(listing_.files[i]), -err, "close");
@@ -372,6 +399,8 @@ class TreeCopy {
   // Rank 0, every few seconds: its own share (the others copy as much).
   void progress() {
     if (rank_ != 0) return;
+    std::unique_lock<std::mutex> guard(progress_mutex_, std::try_to_lock);
+    if (!guard) return;  // another worker is at it
     auto now = Clock::now();
     if (last_progress_ == Clock::time_point{}) last_progress_ = started_ = now;
     double since = std::chrono::duration<double>(now - last_progress_).count();
@@ -379,8 +408,8 @@ class TreeCopy {
     last_progress_ = now;
     double elapsed = std::chrono::duration<double>(now - started_).count();
     log().info("{}: rank 0 has copied {} of its {} bytes and finished {} of its {} files ({:.0f} MiB/s)",
-               problems_.stage(), copied_bytes_, plan_.my_bytes, files_done_, plan_.my_files,
-               static_cast<double>(copied_bytes_) / (1 << 20) / elapsed);
+               problems_.stage(), copied_bytes_.load(), plan_.my_bytes, files_done_.load(),
+               plan_.my_files, static_cast<double>(copied_bytes_) / (1 << 20) / elapsed);
   }
 
   Summary summarize(Clock::time_point start) {
@@ -416,9 +445,12 @@ class TreeCopy {
   int rank_ = 0, size_ = 1;
   Listing listing_;
   Plan plan_;
+  std::mutex mutex_;                // guards failed_ while workers create files
   std::vector<size_t> failed_;      // split files this rank failed on, not yet agreed
   std::vector<bool> failed_split_;  // split files some rank failed on
-  uint64_t files_done_ = 0, bytes_done_ = 0, directories_made_ = 0, copied_bytes_ = 0;
+  std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, copied_bytes_{0};
+  uint64_t directories_made_ = 0;
+  std::mutex progress_mutex_;
   Clock::time_point started_, last_progress_;
 };
 
