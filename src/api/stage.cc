@@ -21,6 +21,7 @@ namespace {
 struct Running {
   MPI_Comm comm = MPI_COMM_NULL;
   uint64_t chunk_size = 0;
+  mode_t umask = 022;
   std::optional<StagePaths> stage_in, stage_out;
   bool errors_fail = true;
 };
@@ -29,6 +30,7 @@ int running(Running* r) {
   return with_instance([&](Instance& inst) {
     r->comm = inst.comm;
     r->chunk_size = inst.config.chunk_size;
+    r->umask = inst.client->umask();
     r->stage_in = inst.config.stage_in;
     r->stage_out = inst.config.stage_out;
     r->errors_fail = inst.config.stage_errors_fail;
@@ -67,12 +69,12 @@ int copy(const Running& r, const char* stage, stage::Tree& from, const char* fro
 
 int stage_in(const Running& r, const char* src_dir, const char* dst_path, bool warnings) {
   stage::OutsideTree outside;
-  stage::BenchfsTree benchfs;
+  stage::BenchfsTree benchfs(r.umask);
   return copy(r, "stage-in", outside, src_dir, benchfs, dst_path, warnings);
 }
 
 int stage_out(const Running& r, const char* src_path, const char* dst_dir, bool warnings) {
-  stage::BenchfsTree benchfs;
+  stage::BenchfsTree benchfs(r.umask);
   stage::OutsideTree outside;
   return copy(r, "stage-out", benchfs, src_path, outside, dst_dir, warnings);
 }

@@ -287,7 +287,7 @@ class TreeCopy {
   bool finish(size_t i) {
     const Entry& f = listing_.files[i];
     const std::string written = written_as(i);
-    int err = to_.set_attributes(written, f.mode, f.mtime);
+    int err = to_.set_attributes(written, !created_with_mode_[i], f.mode, f.mtime);
     if (!err && written != target(f)) err = to_.rename(written, target(f));
     if (err) {
       problems_.report(target(f), -err, "set attributes and rename");
@@ -305,7 +305,16 @@ class TreeCopy {
   // copied and finished right away.
   void create_file(const Piece& p, std::vector<char>& buffer) {
     const size_t i = p.file;
-    int out = to_.open(written_as(i), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    // A new file may get its final mode at once; one that exists keeps its
+    // own through the open, so it is set at the end.
+    const mode_t mode = listing_.files[i].mode;
+    created_with_mode_[i] = to_.creates_with(mode);
+    int out = to_.open(written_as(i), O_CREAT | O_EXCL | O_WRONLY,
+                       created_with_mode_[i] ? mode & 07777 : 0600);
+    if (out == -EEXIST) {
+      created_with_mode_[i] = false;
+      out = to_.open(written_as(i), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    }
     if (out < 0) {
       problems_.report(target(listing_.files[i]), -out, "create");
       fail(i);
@@ -332,6 +341,7 @@ class TreeCopy {
 
   // Every rank creates the files it was given, kFileWorkers at a time.
   void create_files() {
+    created_with_mode_.assign(listing_.files.size(), 0);
     std::vector<const Piece*> firsts;
     for (const Piece& p : plan_.mine)
       if (p.offset == 0) firsts.push_back(&p);
@@ -391,7 +401,7 @@ class TreeCopy {
     const auto& dirs = listing_.directories;
     for (size_t i = static_cast<size_t>(rank_); i < dirs.size(); i += static_cast<size_t>(size_)) {
       const Entry& d = dirs[dirs.size() - 1 - i];
-      if (int err = to_.set_attributes(target(d), d.mode, d.mtime))
+      if (int err = to_.set_attributes(target(d), true, d.mode, d.mtime))
         problems_.report(target(d), -err, "set attributes of");
     }
   }
@@ -448,6 +458,7 @@ class TreeCopy {
   std::mutex mutex_;                // guards failed_ while workers create files
   std::vector<size_t> failed_;      // split files this rank failed on, not yet agreed
   std::vector<bool> failed_split_;  // split files some rank failed on
+  std::vector<char> created_with_mode_;  // per file this rank creates: its mode is set (char: workers write neighbours)
   std::atomic<uint64_t> files_done_{0}, bytes_done_{0}, copied_bytes_{0};
   uint64_t directories_made_ = 0;
   std::mutex progress_mutex_;

@@ -122,8 +122,9 @@ int OutsideTree::fstat(int fd, Entry* entry) {
 
 int OutsideTree::close(int fd) { return ::close(fd) == 0 ? 0 : -errno; }
 
-int OutsideTree::set_attributes(const std::string& path, mode_t mode, const timespec& mtime) {
-  if (::chmod(path.c_str(), mode & 07777) != 0) return -errno;
+int OutsideTree::set_attributes(const std::string& path, bool set_mode, mode_t mode,
+                                const timespec& mtime) {
+  if (set_mode && ::chmod(path.c_str(), mode & 07777) != 0) return -errno;
   const timespec times[2] = {{0, UTIME_OMIT}, mtime};
   return ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 }
@@ -212,8 +213,9 @@ int BenchfsTree::fstat(int fd, Entry* entry) {
 
 int BenchfsTree::close(int fd) { return benchfs_close(fd) == 0 ? 0 : -errno; }
 
-int BenchfsTree::set_attributes(const std::string& path, mode_t mode, const timespec& mtime) {
-  if (benchfs_chmod(path.c_str(), mode & 07777) != 0) return -errno;
+int BenchfsTree::set_attributes(const std::string& path, bool set_mode, mode_t mode,
+                                const timespec& mtime) {
+  if (set_mode && benchfs_chmod(path.c_str(), mode & 07777) != 0) return -errno;
   const timespec times[2] = {{0, UTIME_OMIT}, mtime};
   return benchfs_utimens(path.c_str(), times) == 0 ? 0 : -errno;
 }

@@ -42,8 +42,12 @@ class Tree {
   virtual int64_t pwrite(int fd, const char* buf, size_t len, uint64_t offset) = 0;
   virtual int fstat(int fd, Entry* entry) = 0;
   virtual int close(int fd) = 0;
-  // Sets the permission bits and the modification time.
-  virtual int set_attributes(const std::string& path, mode_t mode, const timespec& mtime) = 0;
+  // True if a file created with permission bits `mode` gets exactly them,
+  // so that the copy need not set them again.
+  virtual bool creates_with(mode_t mode) const = 0;
+  // Sets the modification time, and the permission bits if set_mode.
+  virtual int set_attributes(const std::string& path, bool set_mode, mode_t mode,
+                             const timespec& mtime) = 0;
   virtual int rename(const std::string& from, const std::string& to) = 0;
   virtual int unlink(const std::string& path) = 0;
   // Files are written under a temporary name and renamed into place once
@@ -63,7 +67,11 @@ class OutsideTree : public Tree {
   int64_t pwrite(int fd, const char* buf, size_t len, uint64_t offset) override;
   int fstat(int fd, Entry* entry) override;
   int close(int fd) override;
-  int set_attributes(const std::string& path, mode_t mode, const timespec& mtime) override;
+  // No: a file is written as 0600, so that every rank may open it for
+  // writing whatever its final mode.
+  bool creates_with(mode_t) const override { return false; }
+  int set_attributes(const std::string& path, bool set_mode, mode_t mode,
+                     const timespec& mtime) override;
   int rename(const std::string& from, const std::string& to) override;
   int unlink(const std::string& path) override;
   bool writes_under_temporary_names() const override { return true; }
@@ -74,6 +82,8 @@ class OutsideTree : public Tree {
 // enough: no job outlives a crash of BenchFS.
 class BenchfsTree : public Tree {
  public:
+  // umask: what BenchFS masks creates with (the process's at benchfs_init).
+  explicit BenchfsTree(mode_t umask) : umask_(umask) {}
   const char* name() const override { return "BenchFS"; }
   int stat(const std::string& path, Entry* entry) override;
   int list(const std::string& dir, std::vector<Entry>* entries) override;
@@ -83,10 +93,17 @@ class BenchfsTree : public Tree {
   int64_t pwrite(int fd, const char* buf, size_t len, uint64_t offset) override;
   int fstat(int fd, Entry* entry) override;
   int close(int fd) override;
-  int set_attributes(const std::string& path, mode_t mode, const timespec& mtime) override;
+  // BenchFS checks no permission on open: creating with the final bits
+  // is safe, and saves a request per file unless the umask clears some.
+  bool creates_with(mode_t mode) const override { return (mode & 07777 & umask_) == 0; }
+  int set_attributes(const std::string& path, bool set_mode, mode_t mode,
+                     const timespec& mtime) override;
   int rename(const std::string& from, const std::string& to) override;
   int unlink(const std::string& path) override;
   bool writes_under_temporary_names() const override { return false; }
+
+ private:
+  mode_t umask_;
 };
 
 }  // namespace benchfs::stage

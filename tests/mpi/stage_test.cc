@@ -85,11 +85,12 @@ void make_tree(const std::string& root, size_t small, size_t large, uint64_t lar
     dirs.push_back(root + "/a1/b2/empty");
     dirs.push_back(root + "/big");
     for (size_t d = 1; d < dirs.size(); ++d) REQUIRE(::mkdir(dirs[d].c_str(), 0755) == 0);
-    static const mode_t modes[] = {0644, 0600, 0755, 0444, 0640};
+    // 0666: the umask (022) would clear bits of it on create.
+    static const mode_t modes[] = {0644, 0600, 0755, 0444, 0640, 0666};
     for (size_t n = 0; n < small; ++n) {
       uint64_t len = n % 10 == 0 ? 0 : (n * 7919) % 40009;
       std::string dir = dirs[n % (dirs.size() - 3)];
-      make_file(dir + "/f" + std::to_string(n) + ".dat", n + 1, len, modes[n % 5]);
+      make_file(dir + "/f" + std::to_string(n) + ".dat", n + 1, len, modes[n % 6]);
     }
     for (size_t n = 0; n < large; ++n)
       make_file(root + "/big/large" + std::to_string(n), 100000 + n, large_bytes + n * 4097, 0640);
@@ -317,6 +318,31 @@ TEST_CASE("stage-in then stage-out keeps a tree of 1,000 files and two of 64 MiB
   REQUIRE(all(benchfs_stage_out("/data/in", out.c_str()) == 0));
   check_no_differences([&] { return differences(src, out); });
   CHECK(temporaries_below(out) == 0);
+  REQUIRE(benchfs_finalize() == 0);
+}
+
+TEST_CASE("staging again over an earlier copy replaces its files, modes and times") {
+  Workspace ws;
+  const std::string src = ws / "src", out = ws / "out";
+  if (rank() == 0) REQUIRE(::mkdir(src.c_str(), 0755) == 0);
+  make_tree(src, 60, 1, 2 * kMiB);
+  start("memory");
+  REQUIRE(all(benchfs_stage_in(src.c_str(), "/again") == 0));
+  REQUIRE(all(benchfs_stage_out("/again", out.c_str()) == 0));
+  if (rank() == 0) {  // new bytes, modes and times for some files
+    make_file(src + "/f0.dat", 4242, 777, 0600);
+    make_file(src + "/a0/f1.dat", 4343, 0, 0755);
+    make_file(src + "/big/large0", 4444, 3 * kMiB + 1, 0604);
+    REQUIRE(::chmod((src + "/a0/b0/f2.dat").c_str(), 0700) == 0);
+    set_mtime(src + "/a0/b0/f2.dat", 1700000000, 5);
+    set_mtime(src + "/a0/b0", 1400000002, 123456789);  // as make_tree left it
+    set_mtime(src + "/a0", 1400000001, 123456789);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  REQUIRE(all(benchfs_stage_in(src.c_str(), "/again") == 0));
+  check_no_differences([&] { return benchfs_differences(src, "/again"); });
+  REQUIRE(all(benchfs_stage_out("/again", out.c_str()) == 0));
+  check_no_differences([&] { return differences(src, out); });
   REQUIRE(benchfs_finalize() == 0);
 }
 
