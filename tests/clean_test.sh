@@ -12,7 +12,9 @@
 #      BENCHFS_DIR;
 #   6. through all of it, what is not a locked BenchFS job directory stays:
 #      a directory merely named benchfs-*, and a job-named one without a
-#      lock file (BENCHFS_DIR is often /tmp, shared with everything).
+#      lock file (BENCHFS_DIR is often /tmp, shared with everything);
+#   7. a job that leaves BenchFS to MPI_Finalize (as IOR does) runs its
+#      BENCHFS_STAGE_OUT there, and leaves nothing behind.
 # Runs in the build directory (make check).
 set -u
 build=$(pwd)
@@ -141,5 +143,16 @@ left=$(ls -A "$backing")
 "$build/benchfs-clean" "$work/none" | grep -q "nothing to remove" ||
   fail "benchfs-clean of a missing directory"
 "$build/benchfs-clean" relative >/dev/null 2>&1; [ $? -eq 2 ] || fail "benchfs-clean relative: not 2"
+# 7.
+export HOLD_JOB_NO_FINALIZE=1 BENCHFS_STAGE_OUT=/:$work/staged-out
+start j
+finish j
+unset HOLD_JOB_NO_FINALIZE BENCHFS_STAGE_OUT
+for r in 0 1; do
+  size=$(stat -c %s "$work/staged-out/f$r" 2>/dev/null || echo none)
+  [ "$size" = 4194304 ] || fail "MPI_Finalize's stage-out: $work/staged-out/f$r has $size bytes"
+done
+left=$(ls -A "$backing")
+[ -z "$left" ] || fail "left in BENCHFS_DIR after a job ended in MPI_Finalize: $left"
 [ $status -eq 0 ] && echo "PASS"
 exit $status

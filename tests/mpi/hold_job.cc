@@ -3,13 +3,15 @@
 // one BENCHFS_DIR).  Usage: hold_job SIGNAL_DIR.  Each rank writes 4 MiB to
 // /f<rank>, then writes its pid to SIGNAL_DIR/ready.<rank> and waits for
 // SIGNAL_DIR/release (at most 300 s); then it reads its file back and
-// checks every byte.  Exit status 0 if all is intact.
+// checks every byte.  Exit status 0 if all is intact.  With
+// HOLD_JOB_NO_FINALIZE=1 it leaves BenchFS to MPI_Finalize (as IOR does).
 #include <fcntl.h>
 #include <mpi.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,7 +73,8 @@ int main(int argc, char** argv) {
   }
   int failed = run(argv[1], rank), any = 0;
   MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (benchfs_finalize() != 0) any = 1;
+  const char* no_finalize = std::getenv("HOLD_JOB_NO_FINALIZE");
+  if (!(no_finalize && std::string(no_finalize) == "1") && benchfs_finalize() != 0) any = 1;
   MPI_Finalize();
   return any;
 }
