@@ -143,11 +143,11 @@ class TreeCopy {
 
   Summary run() {
     const auto start = Clock::now();
-    Summary summary;
     if (int err = check_roots()) {
-      summary.problems = 1;
-      summary.first_errno = err;
-      return summary;
+      Summary failed;
+      failed.problems = 1;
+      failed.first_errno = err;
+      return failed;
     }
     listing_ = walk(from_, req_.from_root, req_.comm, problems_);
     report_skipped();
@@ -160,8 +160,7 @@ class TreeCopy {
     finish_split_files();
     MPI_Barrier(req_.comm);  // every file is in place before directories get their times
     set_directory_attributes();
-    summary = summarize(start);
-    return summary;
+    return summarize(start);
   }
 
  private:
@@ -451,7 +450,7 @@ class TreeCopy {
   Tree& from_;
   Tree& to_;
   Problems& problems_;
-  std::vector<char> buffer_;
+  std::vector<char> buffer_;  // copy_pieces' (the file workers have their own)
   int rank_ = 0, size_ = 1;
   Listing listing_;
   Plan plan_;

@@ -21,9 +21,10 @@ namespace fs = std::filesystem;
 
 struct TempDir {
   TempDir() {
-    char buf[] = "/tmp/job-directories-test-XXXXXX";
-    REQUIRE(::mkdtemp(buf) != nullptr);
-    path = buf;
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/job-directories-test-XXXXXX";
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
   }
   ~TempDir() {
     std::error_code ec;
