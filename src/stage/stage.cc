@@ -154,10 +154,14 @@ class TreeCopy {
     const uint64_t piece = std::max<uint64_t>(req_.chunk_size, kMinPieceBytes);
     plan_ = make_plan(listing_.files, piece, rank_, size_);
     if (rank_ == 0) log_listing();
+    phase_done("walk and plan", start);
     make_directories();
+    phase_done("directories", start);
     create_files();
+    phase_done("files", start);
     copy_pieces();
     finish_split_files();
+    phase_done("pieces of large files", start);
     MPI_Barrier(req_.comm);  // every file is in place before directories get their times
     set_directory_attributes();
     return summarize(start);
@@ -403,6 +407,13 @@ class TreeCopy {
       if (int err = to_.set_attributes(target(d), true, d.mode, d.mtime))
         problems_.report(target(d), -err, "set attributes of");
     }
+  }
+
+  // Rank 0 at debug level: where the time goes.
+  void phase_done(const char* phase, Clock::time_point start) {
+    if (rank_ != 0) return;
+    log().debug("{}: {} done after {:.3f} s", problems_.stage(), phase,
+                std::chrono::duration<double>(Clock::now() - start).count());
   }
 
   // Rank 0, every few seconds: its own share (the others copy as much).
