@@ -1,11 +1,17 @@
 #include "stage/walk.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 
 namespace benchfs::stage {
 
 namespace {
+
+// Threads of a rank listing its directories of a level: listing BenchFS
+// is a stat request per entry, which mostly waits.
+constexpr unsigned kListers = 4;
 
 // An entry on the wire: kind, mode, size, mtime, path length, path.
 struct Packed {
@@ -76,16 +82,28 @@ Listing walk(Tree& tree, const std::string& root, MPI_Comm comm, Problems& probl
   Listing listing;
   std::vector<std::string> level = {""};
   while (!level.empty()) {
-    std::string mine;
-    for (size_t i = static_cast<size_t>(rank); i < level.size(); i += static_cast<size_t>(size)) {
-      std::vector<Entry> entries;
-      const std::string dir = root + "/" + level[i];
-      if (int err = tree.list(dir, &entries)) {
-        problems.report(dir, -err, "list");
-        continue;
+    std::vector<size_t> share;  // this rank's directories of the level
+    for (size_t i = static_cast<size_t>(rank); i < level.size(); i += static_cast<size_t>(size))
+      share.push_back(i);
+    std::vector<std::vector<Entry>> listed(share.size());
+    std::atomic<size_t> next{0};
+    auto list = [&] {
+      for (size_t k; (k = next++) < share.size();) {
+        const std::string dir = root + "/" + level[share[k]];
+        if (int err = tree.list(dir, &listed[k])) {
+          problems.report(dir, -err, "list");
+          listed[k].clear();
+        }
       }
-      for (Entry& e : entries) {
-        e.path = join(level[i], e.path);
+    };
+    std::vector<std::thread> listers;
+    for (unsigned t = 1; t < kListers && t < share.size(); ++t) listers.emplace_back(list);
+    list();
+    for (auto& t : listers) t.join();
+    std::string mine;
+    for (size_t k = 0; k < share.size(); ++k) {
+      for (Entry& e : listed[k]) {
+        e.path = join(level[share[k]], e.path);
         pack(e, &mine);
       }
     }

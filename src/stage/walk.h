@@ -20,7 +20,8 @@ struct Listing {
 
 // Lists everything below root (a directory), level by level: the
 // directories of a level are dealt round-robin to the ranks, each lists its
-// share, and one MPI_Allgatherv per level gives every rank the same
+// share (a few directories at once), and one MPI_Allgatherv per level
+// gives every rank the same
 // Listing, in the same order.  A directory that cannot be listed is
 // reported and its subtree left out.  Collective over comm.
 Listing walk(Tree& tree, const std::string& root, MPI_Comm comm, Problems& problems);
