@@ -30,7 +30,7 @@ std::unique_ptr<Instance> g_instance;
 int g_self_keyval = MPI_KEYVAL_INVALID;
 
 int finalize();
-int close_left_open();
+int stage_out_before_finalize();
 
 // MPI_Finalize deletes the attributes of MPI_COMM_SELF first, while MPI
 // still works: a BenchFS the program did not finalize goes down there,
@@ -44,8 +44,7 @@ int on_mpi_finalize(MPI_Comm, int, void*, void*) {
     running = g_instance != nullptr;
   }
   if (!running) return MPI_SUCCESS;
-  close_left_open();
-  if (stage_out_from_settings())
+  if (stage_out_before_finalize())
     log().error("BENCHFS_STAGE_OUT failed inside MPI_Finalize: what it could not copy is lost");
   finalize();
   return MPI_SUCCESS;
@@ -286,12 +285,16 @@ void close_files(Instance& inst) {
     if (f) inst.client->close(*f);
 }
 
-// Before a stage-out, whose copy must see what they wrote.
-int close_left_open() {
-  return with_instance([](Instance& inst) {
-    close_files(inst);
+// BENCHFS_STAGE_OUT, if set, after closing the files the program left
+// open: the copy must see what they wrote.  0, or the stage's errno.
+int stage_out_before_finalize() {
+  bool configured = false;
+  with_instance([&](Instance& inst) {
+    configured = inst.config.stage_out.has_value();
+    if (configured) close_files(inst);
     return 0;
   });
+  return configured ? stage_out_from_settings() : 0;
 }
 
 int finalize() {
@@ -368,8 +371,7 @@ extern "C" int benchfs_init(MPI_Comm comm) {
 extern "C" int benchfs_finalize(void) {
   // A stage-out that failed leaves BenchFS running, its files all there:
   // the caller learns of it before anything is deleted.
-  close_left_open();
-  int err = stage_out_from_settings();
+  int err = stage_out_before_finalize();
   if (!err) err = finalize();
   if (err) {
     errno = err;

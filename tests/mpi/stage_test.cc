@@ -355,9 +355,25 @@ TEST_CASE("BENCHFS_STAGE_IN and BENCHFS_STAGE_OUT run inside init and finalize")
   setenv("BENCHFS_STAGE_OUT", ("/job/input:" + out).c_str(), 1);
   start("memory");
   check_no_differences([&] { return benchfs_differences(src, "/job/input"); });
+  // A file the program leaves open: finalize closes it (publishing its
+  // size) before it stages out.
+  const std::string left_open = "/job/input/left-open" + std::to_string(rank());
+  int fd = benchfs_open(left_open.c_str(), O_CREAT | O_WRONLY, 0644);
+  REQUIRE(fd >= 0);
+  write_pattern(fd, 55 + rank(), 0, 5000, 5000);
   REQUIRE(benchfs_finalize() == 0);
   unsetenv("BENCHFS_STAGE_IN");
   unsetenv("BENCHFS_STAGE_OUT");
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    for (int r = 0; r < size(); ++r) {
+      const std::string copy = out + "/left-open" + std::to_string(r);
+      struct stat st;
+      REQUIRE(::stat(copy.c_str(), &st) == 0);
+      CHECK(st.st_size == 5000);
+      REQUIRE(::unlink(copy.c_str()) == 0);
+    }
+  }
   check_no_differences([&] { return differences(src, out); });
 }
 
