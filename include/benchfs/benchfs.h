@@ -23,10 +23,10 @@
  * The errnos particular to one call (EALREADY, EEXIST, EISDIR, ENOTEMPTY,
  * EXDEV, EBUSY, EACCES, EOVERFLOW) are listed at that call.
  *
- * Threads and MPI: every entry point is thread-safe.  Only benchfs_init and
- * benchfs_finalize call MPI, from the calling thread; the progress thread
- * never does, so BenchFS works at any MPI thread level, MPI_THREAD_SINGLE
- * included.  Call those two where your thread level allows MPI calls (the
+ * Threads and MPI: every entry point is thread-safe.  Only benchfs_init,
+ * benchfs_finalize, benchfs_stage_in and benchfs_stage_out call MPI, from
+ * the calling thread; the progress thread never does, so BenchFS works at
+ * any MPI thread level, MPI_THREAD_SINGLE included.  Call those four where your thread level allows MPI calls (the
  * main thread under MPI_THREAD_FUNNELED); any thread may call the others.
  *
  * File descriptors are numbers (3 and up) in a table of this process, not
@@ -99,6 +99,14 @@ int benchfs_init(MPI_Comm comm);
  * sets an attribute on MPI_COMM_SELF whose delete callback finalizes
  * BenchFS, collectively as here, while MPI still works (MPI_Finalize
  * deletes MPI_COMM_SELF's attributes first); its result is not reported.
+ * With BENCHFS_STAGE_OUT=SRC:DST it first closes the files this process
+ * left open and runs benchfs_stage_out(SRC, DST); with
+ * BENCHFS_STAGE_ERRORS=fail (the default) a stage-out with any problem
+ * makes benchfs_finalize return -1 with that problem's errno and leaves
+ * BenchFS running with every file in place, so that nothing is lost: copy
+ * what is missing (or fix the destination) and call benchfs_finalize again,
+ * which stages out again.  Inside MPI_Finalize nobody can be told: the
+ * problems are logged and BenchFS goes down.
  * 0 on success, or -1 and errno:
  *   ENODEV  BenchFS is not running
  *   EIO     a rank was lost (it died, or did not answer within
@@ -327,6 +335,44 @@ struct dirent *benchfs_readdir(benchfs_dir *dir);
 /* Releases the stream, also after benchfs_finalize (so none leaks); -1 and
  * EBADF for a NULL stream (ENODEV when not running). */
 int            benchfs_closedir(benchfs_dir *dir);
+
+/* --- Staging (collective over the ranks of benchfs_init's comm) --------- */
+
+/* Copies the contents of src_dir, a directory outside BenchFS (a parallel
+ * or local file system every rank can read), into the BenchFS directory
+ * dst_path, which is made with its parents if missing.  All ranks copy at
+ * once: the tree is listed level by level with each rank listing a share
+ * of the directories, files are dealt to the ranks by size, and a file
+ * larger than max(chunk size, 1 MiB) is cut into pieces of that size that
+ * several ranks copy.  Directories, regular files (their bytes; holes are
+ * written as zeros), permission bits and modification times are kept;
+ * symbolic links and special files are skipped with a warning (and
+ * counted); owners are not copied (files belong to the caller).  A file
+ * whose size or mtime changes while it is copied is not copied (EBUSY).
+ * Every problem is logged with its path and errno on the rank that met it,
+ * and the copy goes on with everything else; a file that failed is removed
+ * again, never left half written.  Rank 0 logs progress at info level and
+ * a summary line (BENCHFS_LOG_LEVEL=info).  Every rank must pass the same
+ * paths.  Calls MPI (as benchfs_init does), so the thread rules of
+ * benchfs_init apply; other threads should not change either tree
+ * meanwhile.  BENCHFS_STAGE_IN runs it inside benchfs_init.
+ * 0 when everything was copied, or -1 on every rank with the errno of the
+ * first problem (of the lowest rank that had one): ENOENT / ENOTDIR (src_dir
+ * is missing or not a directory), EACCES (a file or directory that cannot
+ * be read), ENOSPC, EBUSY (a file changed while copied), EINVAL (a relative
+ * path), EFAULT (NULL), ENODEV (not running). */
+int benchfs_stage_in(const char *src_dir, const char *dst_path);
+/* The other way, as benchfs_stage_in: copies the contents of the BenchFS
+ * directory src_path into dst_dir outside (made with its parents if
+ * missing; existing files of the same names are replaced).  Each file is
+ * written under a temporary name (".benchfs-stage-<n>" in its directory)
+ * and renamed into place once complete, with its mode and mtime set: a
+ * crash or a full disk never leaves a truncated file under a final name,
+ * and a failed file's temporary is removed.  Nothing in BenchFS is changed
+ * or removed.  BENCHFS_STAGE_OUT runs it inside benchfs_finalize.  Same
+ * results; typical errnos of the outside are ENOSPC, EDQUOT, ENOENT (the
+ * destination vanished), EACCES. */
+int benchfs_stage_out(const char *src_path, const char *dst_dir);
 
 /* --- Statistics --------------------------------------------------------- */
 

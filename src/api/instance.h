@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "engine/engine.h"
 #include "server/server.h"
+#include "store/job_directories.h"
 
 namespace benchfs {
 
@@ -22,6 +23,7 @@ struct Instance {
   int rank = 0;
   int size = 0;
   std::string job_tag;  // names this job's backing directories
+  JobLock job_lock;     // uring: held from before the backing directory exists until it is gone
   // The engine serves requests with the server: it goes first.
   std::unique_ptr<Server> server;
   std::unique_ptr<Engine> engine;

@@ -1,4 +1,5 @@
 // benchfs_init / benchfs_finalize: the collective start and stop.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,11 +13,13 @@
 
 #include "api/instance.h"
 #include "api/public_api.h"
+#include "api/stage.h"
 #include "common/log.h"
 #include "common/placement.h"
 #include "rpc/transport.h"
 #include "engine/stats.h"
 #include "store/chunk_store.h"
+#include "store/job_directories.h"
 
 namespace benchfs {
 
@@ -27,17 +30,23 @@ std::unique_ptr<Instance> g_instance;
 int g_self_keyval = MPI_KEYVAL_INVALID;
 
 int finalize();
+int stage_out_before_finalize();
 
 // MPI_Finalize deletes the attributes of MPI_COMM_SELF first, while MPI
 // still works: a BenchFS the program did not finalize goes down there,
 // collectively, as with benchfs_finalize (IOR and mdtest rely on it).
+// There is no caller to tell of a failed BENCHFS_STAGE_OUT, and MPI ends:
+// BenchFS goes down after the stage logged what it could not copy.
 int on_mpi_finalize(MPI_Comm, int, void*, void*) {
   bool running;
   {
     std::shared_lock<std::shared_mutex> lock(g_lifecycle);
     running = g_instance != nullptr;
   }
-  if (running) finalize();
+  if (!running) return MPI_SUCCESS;
+  if (stage_out_before_finalize())
+    log().error("BENCHFS_STAGE_OUT failed inside MPI_Finalize: what it could not copy is lost");
+  finalize();
   return MPI_SUCCESS;
 }
 
@@ -46,6 +55,34 @@ int agree(int err, MPI_Comm comm) {
   int any = 0;
   MPI_Allreduce(&err, &any, 1, MPI_INT, MPI_MAX, comm);
   return any;
+}
+
+// The first rank on each host removes the backing directories that jobs
+// which no longer run left in BENCHFS_DIR (killed, aborted, crashed).
+void sweep_dead_jobs(const Instance& inst) {
+  MPI_Comm host;
+  MPI_Comm_split_type(inst.comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host);
+  int host_rank = 0;
+  MPI_Comm_rank(host, &host_rank);
+  MPI_Comm_free(&host);
+  if (host_rank != 0) return;
+  for (const SweptDirectory& s : sweep_job_directories(inst.config.dir)) {
+    if (s.kept)
+      log().info("kept {} of a job that no longer runs (it holds '{}')", s.path, kKeepMarker);
+    else if (s.error)
+      log().warn("cannot remove {} of a job that no longer runs: {}", s.path,
+                 std::strerror(s.error));
+    else
+      log().info("removed {} ({} bytes) of a job that no longer runs", s.path, s.bytes);
+  }
+}
+
+// BENCHFS_KEEP=1 marks the job directory so that no sweep removes it, also
+// after a crash.
+void mark_kept(const Instance& inst) {
+  std::string marker = job_directory(inst.config.dir, inst.job_tag) + "/" + kKeepMarker;
+  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
 }
 
 int init(MPI_Comm user_comm) {
@@ -91,18 +128,23 @@ int init(MPI_Comm user_comm) {
 
   // A tag unique to this job (and this init) names the backing directories.
   char tag[64] = {};
-  if (inst->rank == 0) {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    std::snprintf(tag, sizeof tag, "%d-%llx", static_cast<int>(getpid()),
-                  static_cast<unsigned long long>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec);
-  }
+  if (inst->rank == 0) std::snprintf(tag, sizeof tag, "%s", new_job_tag().c_str());
   MPI_Bcast(tag, sizeof tag, MPI_CHAR, 0, inst->comm);
   inst->job_tag = tag;
+
+  // The claim comes before the directory it protects (see job_directories.h).
+  if (inst->config.backend == "uring") {
+    err = inst->job_lock.acquire(inst->config.dir, tag);
+    if (err) log().error("benchfs_init: cannot lock the job directory in {}: {}",
+                         inst->config.dir, std::strerror(err));
+  }
+  if ((err = agree(err, inst->comm))) return fail(err);
+  sweep_dead_jobs(*inst);
 
   auto store = make_chunk_store(inst->config, inst->rank, inst->size, tag, &error);
   if (!store) log().error("benchfs_init: {}", error);
   if (agree(store ? 0 : EIO, inst->comm)) return fail(EIO);
+  if (inst->config.keep && inst->config.backend == "uring") mark_kept(*inst);
 
   auto transport = std::make_unique<Transport>();
   if (int e = transport->init(inst->comm, inst->config.eager_threshold, inst->config.rpc_timeout)) {
@@ -232,14 +274,34 @@ void report_stats(Instance& inst) {
   print_stats(stderr, sum, title.c_str(), true);
 }
 
+// Files the program left open: record what was written, as close would.
+void close_files(Instance& inst) {
+  std::vector<std::shared_ptr<OpenFile>> open;
+  {
+    std::lock_guard<std::mutex> guard(inst.fd_mutex);
+    open.swap(inst.fds);
+  }
+  for (auto& f : open)
+    if (f) inst.client->close(*f);
+}
+
+// BENCHFS_STAGE_OUT, if set, after closing the files the program left
+// open: the copy must see what they wrote.  0, or the stage's errno.
+int stage_out_before_finalize() {
+  bool configured = false;
+  with_instance([&](Instance& inst) {
+    configured = inst.config.stage_out.has_value();
+    if (configured) close_files(inst);
+    return 0;
+  });
+  return configured ? stage_out_from_settings() : 0;
+}
+
 int finalize() {
   std::unique_lock<std::shared_mutex> lock(g_lifecycle);
   if (!g_instance) return ENODEV;
   Instance& inst = *g_instance;
-  // Files left open: record what was written, as close would.
-  for (auto& f : inst.fds)
-    if (f) inst.client->close(*f);
-  inst.fds.clear();
+  close_files(inst);
   int finalized = 0;
   MPI_Finalized(&finalized);
   // Every rank's client is done; a lost rank ends the collective part.
@@ -250,7 +312,8 @@ int finalize() {
   inst.engine->stop();
   inst.server->store().destroy(inst.config.keep);
   // The job directory goes with the last rank directory in it.
-  if (!inst.config.keep) ::rmdir(job_directory(inst.config, inst.job_tag).c_str());
+  if (!inst.config.keep) ::rmdir(job_directory(inst.config.dir, inst.job_tag).c_str());
+  inst.job_lock.release();
   inst.client.reset();
   inst.engine.reset();
   inst.server.reset();
@@ -261,6 +324,20 @@ int finalize() {
   // This rank is down either way; EIO says the job lost a rank (and the
   // data it held).
   return all_here ? 0 : EIO;
+}
+
+// Stopped by hand: MPI_Finalize has nothing left to do (its callback finds
+// no instance).  Deleting runs the callback, outside our lock.
+void drop_mpi_finalize_hook() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && g_self_keyval != MPI_KEYVAL_INVALID) {
+    MPI_Comm_delete_attr(MPI_COMM_SELF, g_self_keyval);
+    // Release the keyval too (the next benchfs_init makes a new one): Open
+    // MPI does not free keyvals left at MPI_Finalize (valgrind: definitely
+    // lost).
+    MPI_Comm_free_keyval(&g_self_keyval);
+  }
 }
 
 }  // namespace
@@ -277,6 +354,13 @@ using namespace benchfs;
 
 extern "C" int benchfs_init(MPI_Comm comm) {
   int err = init(comm);
+  // A stage-in that failed (BENCHFS_STAGE_ERRORS=fail) fails the init: the
+  // job is not started on part of its input.  The stage reported every
+  // problem; the source is untouched, so nothing is lost.
+  if (!err && (err = stage_in_from_settings())) {
+    finalize();
+    drop_mpi_finalize_hook();
+  }
   if (err) {
     errno = err;
     return -1;
@@ -285,22 +369,15 @@ extern "C" int benchfs_init(MPI_Comm comm) {
 }
 
 extern "C" int benchfs_finalize(void) {
-  int err = finalize();
+  // A stage-out that failed leaves BenchFS running, its files all there:
+  // the caller learns of it before anything is deleted.
+  int err = stage_out_before_finalize();
+  if (!err) err = finalize();
   if (err) {
     errno = err;
     return -1;
   }
-  // Stopped by hand: MPI_Finalize has nothing left to do (its callback
-  // finds no instance).  Deleting runs the callback, outside our lock.
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized && g_self_keyval != MPI_KEYVAL_INVALID) {
-    MPI_Comm_delete_attr(MPI_COMM_SELF, g_self_keyval);
-    // Release the keyval too (the next benchfs_init makes a new one): Open
-    // MPI does not free keyvals left at MPI_Finalize (valgrind: definitely
-    // lost).
-    MPI_Comm_free_keyval(&g_self_keyval);
-  }
+  drop_mpi_finalize_hook();
   return 0;
 }
 

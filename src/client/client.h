@@ -73,6 +73,9 @@ class Client {
  public:
   Client(Runtime& runtime, const Config& config, mode_t umask);
 
+  // The umask creates are masked with (the process's at benchfs_init).
+  mode_t umask() const { return umask_; }
+
   // Opens (and with O_CREAT creates) a file, or a directory for reading.
   // O_DIRECTORY never truncates; a directory with O_CREAT or O_TRUNC is EISDIR.
   int open(const std::string& path, int flags, mode_t mode, OpenFile* file);

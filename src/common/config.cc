@@ -45,11 +45,31 @@ bool flag(const char* name, bool* value, std::string* error) {
   return true;
 }
 
+// SRC:DST (DST optional with default_to) split at the last ':', both
+// absolute.  nullopt when malformed.
+std::optional<StagePaths> parse_stage_paths(const std::string& text, const char* default_to) {
+  StagePaths paths{text, default_to ? default_to : ""};
+  size_t colon = text.rfind(':');
+  if (colon != std::string::npos) {
+    paths.from = text.substr(0, colon);
+    paths.to = text.substr(colon + 1);
+  }
+  if (paths.from.empty() || paths.from[0] != '/' || paths.to.empty() || paths.to[0] != '/')
+    return std::nullopt;
+  return paths;
+}
+
 }  // namespace
+
+std::string backing_dir_from_environment() {
+  if (const char* v = env("BENCHFS_DIR")) return v;
+  if (const char* t = env("TMPDIR")) return t;
+  return "/tmp";
+}
 
 bool load_config(Config* c, std::string* error) {
   c->backend = BENCHFS_DEFAULT_BACKEND;
-  if (const char* t = env("TMPDIR")) c->dir = t; else c->dir = "/tmp";
+  c->dir = backing_dir_from_environment();
 
   if (const char* v = env("BENCHFS_CHUNK_SIZE")) {
     auto s = parse_size(v);
@@ -67,12 +87,9 @@ bool load_config(Config* c, std::string* error) {
     }
     c->backend = b;
   }
-  if (const char* v = env("BENCHFS_DIR")) {
-    if (v[0] != '/') {
-      *error = bad("BENCHFS_DIR", v, "an absolute directory path");
-      return false;
-    }
-    c->dir = v;
+  if (const char* v = env("BENCHFS_DIR"); v && v[0] != '/') {
+    *error = bad("BENCHFS_DIR", v, "an absolute directory path");
+    return false;
   }
   if (!flag("BENCHFS_KEEP", &c->keep, error)) return false;
   if (!flag("BENCHFS_URING_INLINE", &c->uring_inline, error)) return false;
@@ -144,6 +161,28 @@ bool load_config(Config* c, std::string* error) {
       *error = bad("BENCHFS_MOUNT", v, "an absolute path other than /, e.g. /benchfs");
       return false;
     }
+  }
+  if (const char* v = env("BENCHFS_STAGE_IN")) {
+    c->stage_in = parse_stage_paths(v, "/");
+    if (!c->stage_in) {
+      *error = bad("BENCHFS_STAGE_IN", v, "SRC[:DST], absolute paths, e.g. /scratch/input:/in");
+      return false;
+    }
+  }
+  if (const char* v = env("BENCHFS_STAGE_OUT")) {
+    c->stage_out = parse_stage_paths(v, nullptr);
+    if (!c->stage_out) {
+      *error = bad("BENCHFS_STAGE_OUT", v, "SRC:DST, absolute paths, e.g. /out:/scratch/results");
+      return false;
+    }
+  }
+  if (const char* v = env("BENCHFS_STAGE_ERRORS")) {
+    std::string mode(v);
+    if (mode != "fail" && mode != "warn") {
+      *error = bad("BENCHFS_STAGE_ERRORS", v, "fail or warn");
+      return false;
+    }
+    c->stage_errors_fail = mode == "fail";
   }
   return true;
 }

@@ -12,6 +12,12 @@ namespace benchfs {
 // Parses a duration in seconds: "2", "0.5".  nullopt if not a positive number.
 std::optional<double> parse_seconds(std::string_view text);
 
+// A copy between a directory outside and one inside BenchFS.
+struct StagePaths {
+  std::string from;
+  std::string to;
+};
+
 struct Config {
   uint64_t chunk_size = 1 << 20;        // BENCHFS_CHUNK_SIZE
   std::string backend;                  // BENCHFS_BACKEND: "uring" or "memory"
@@ -28,7 +34,15 @@ struct Config {
   bool direct_io = true;                // BENCHFS_DIRECT: same-host clients copy into peers' tmpfs backing files
   std::string mount = "/benchfs";       // BENCHFS_MOUNT: paths under it are BenchFS paths without it
   uint64_t memory_limit = 0;            // BENCHFS_MEMORY_LIMIT: memory backend cap per rank (0: none, same-host direct I/O)
+  std::optional<StagePaths> stage_in;   // BENCHFS_STAGE_IN=SRC[:DST]: outside SRC into BenchFS DST (default /) at init
+  std::optional<StagePaths> stage_out;  // BENCHFS_STAGE_OUT=SRC:DST: BenchFS SRC to outside DST at finalize
+  bool stage_errors_fail = true;        // BENCHFS_STAGE_ERRORS: "fail" (init/finalize return -1) or "warn"
 };
+
+// Where backing directories go unless BENCHFS_DIR says otherwise: TMPDIR,
+// else /tmp.  The value of BENCHFS_DIR as given (benchfs-clean's default
+// too; load_config checks it).
+std::string backing_dir_from_environment();
 
 // Reads every BENCHFS_* variable over the defaults.  On an invalid value
 // returns false and sets *error to a message naming the variable and value.

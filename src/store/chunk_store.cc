@@ -5,14 +5,11 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "store/job_directories.h"
 #include "store/memory_chunk_store.h"
 #include "store/uring_chunk_store.h"
 
 namespace benchfs {
-
-std::string job_directory(const Config& config, const std::string& job_tag) {
-  return config.dir + "/benchfs-" + job_tag;
-}
 
 std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank, int nranks,
                                              const std::string& job_tag, std::string* error) {
@@ -26,7 +23,7 @@ std::unique_ptr<ChunkStore> make_chunk_store(const Config& config, int rank, int
     return store;
   }
   auto store = std::make_unique<UringChunkStore>();
-  std::string dir = job_directory(config, job_tag) + "/rank" + std::to_string(rank);
+  std::string dir = job_directory(config.dir, job_tag) + "/rank" + std::to_string(rank);
   int err = store->open(dir, 256, config.uring_inline, config.chunk_size, nranks, rank);
   if (err) {
     *error = "cannot open the uring chunk store in " + dir + ": " + std::strerror(err);

@@ -80,9 +80,6 @@ class ChunkStore {
   virtual void destroy(bool keep) = 0;
 };
 
-// The directory holding every rank's backing directory of a job (uring).
-std::string job_directory(const Config& config, const std::string& job_tag);
-
 // Creates the backend named by config.backend for rank `rank` of `nranks`;
 // on failure returns null and sets *error.  `job_tag` makes the backing
 // directory unique.

@@ -21,7 +21,7 @@ const char* const kVars[] = {
     "BENCHFS_RPC_TIMEOUT", "BENCHFS_LOG_LEVEL",   "BENCHFS_SPIN_US",
     "BENCHFS_STATS",       "BENCHFS_MEMORY_LIMIT", "BENCHFS_URING_INLINE",
     "BENCHFS_DIRECT",      "BENCHFS_WATCH_US",    "BENCHFS_MOUNT",
-    "TMPDIR",
+    "BENCHFS_STAGE_IN",    "BENCHFS_STAGE_OUT",   "BENCHFS_STAGE_ERRORS", "TMPDIR",
 };
 
 // Saves every variable load_config reads, clears them, and restores the
@@ -117,6 +117,44 @@ TEST_CASE("load_config: TMPDIR is the default dir, BENCHFS_DIR overrides it") {
   Config d;
   REQUIRE(load_config(&d, &error));
   CHECK(d.dir == "/data/benchfs");
+}
+
+TEST_CASE("load_config: stage settings") {
+  EnvGuard env;
+  Config c;
+  std::string error;
+  REQUIRE(load_config(&c, &error));
+  CHECK_FALSE(c.stage_in.has_value());
+  CHECK_FALSE(c.stage_out.has_value());
+  CHECK(c.stage_errors_fail);
+
+  env.set("BENCHFS_STAGE_IN", "/pfs/input");  // DST defaults to the root
+  env.set("BENCHFS_STAGE_OUT", "/res:ults:/pfs/out");  // split at the last colon
+  env.set("BENCHFS_STAGE_ERRORS", "warn");
+  Config d;
+  REQUIRE(load_config(&d, &error));
+  REQUIRE(d.stage_in.has_value());
+  CHECK(d.stage_in->from == "/pfs/input");
+  CHECK(d.stage_in->to == "/");
+  REQUIRE(d.stage_out.has_value());
+  CHECK(d.stage_out->from == "/res:ults");
+  CHECK(d.stage_out->to == "/pfs/out");
+  CHECK_FALSE(d.stage_errors_fail);
+
+  env.set("BENCHFS_STAGE_IN", "/pfs/input:/in");
+  Config e;
+  REQUIRE(load_config(&e, &error));
+  CHECK(e.stage_in->to == "/in");
+  ::unsetenv("BENCHFS_STAGE_IN");
+  ::unsetenv("BENCHFS_STAGE_OUT");
+  ::unsetenv("BENCHFS_STAGE_ERRORS");
+
+  expect_invalid(env, "BENCHFS_STAGE_IN", "relative/input");
+  expect_invalid(env, "BENCHFS_STAGE_IN", "/input:relative");
+  expect_invalid(env, "BENCHFS_STAGE_IN", "/input:");
+  expect_invalid(env, "BENCHFS_STAGE_OUT", "/results");  // DST is required
+  expect_invalid(env, "BENCHFS_STAGE_OUT", ":/pfs/out");
+  expect_invalid(env, "BENCHFS_STAGE_ERRORS", "ignore");
 }
 
 TEST_CASE("load_config: empty variables count as unset") {
