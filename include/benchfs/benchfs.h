@@ -39,6 +39,11 @@
  * slashes and "." are dropped and ".." is resolved lexically ("/a/../b" is
  * "/b" whatever "/a" is).  A path ending in "/" (or "/.", "/..") names a
  * directory: for an existing file it is ENOTDIR, with O_CREAT EISDIR.
+ * Symbolic links (benchfs_symlink) are followed anywhere in a path, and as
+ * its last component by every call that follows one in POSIX (open without
+ * O_NOFOLLOW, stat, truncate, chmod, access, statvfs, opendir); lstat,
+ * readlink, unlink, rename, mkdir, rmdir and symlink act on the link.
+ * ELOOP after 40 links in one resolution.  Hard links are not supported.
  *
  * Consistency is close-to-open: data and the file size written by a rank are
  * visible to every rank that opens (or stats) the file after the writer
@@ -120,8 +125,8 @@ int benchfs_size(void);
 
 /* Opens path and returns a BenchFS fd, or -1 and errno.
  * flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
- * O_DIRECTORY, O_SYNC/O_DSYNC (O_CLOEXEC, O_NONBLOCK, O_DIRECT, O_NOATIME,
- * O_NOCTTY, O_NOFOLLOW, O_LARGEFILE are accepted and ignored; others, and
+ * O_DIRECTORY, O_NOFOLLOW, O_SYNC/O_DSYNC (O_CLOEXEC, O_NONBLOCK, O_DIRECT,
+ * O_NOATIME, O_NOCTTY, O_LARGEFILE are accepted and ignored; others, and
  * access mode 3, are EINVAL).  With O_CREAT, a third argument mode_t gives
  * the permission bits, masked with the umask the process had at
  * benchfs_init; the new file belongs to the caller's effective uid and gid.
@@ -138,6 +143,10 @@ int benchfs_size(void);
  *             ranks, nor across fds of one rank: concurrent appenders may
  *             overwrite each other.  Threads appending through one fd are
  *             serialised.
+ *   O_NOFOLLOW  a symbolic link as the last component is ELOOP (links
+ *             earlier in the path are followed).  Without it, a link is
+ *             opened as its target, and O_CREAT on a dangling link creates
+ *             the target; O_CREAT|O_EXCL on any link is EEXIST.
  *   O_SYNC, O_DSYNC  every write is followed by benchfs_fsync.
  * A directory may be opened read-only (for fstat; list it with
  * benchfs_opendir).  As Linux: O_CREAT|O_DIRECTORY is EINVAL; a directory
@@ -203,8 +212,26 @@ int     benchfs_fsync(int fd);
  * when a writer's close or fsync publishes, at truncate and at an O_TRUNC
  * open, st_ctim also at chmod; a directory's times do not change when
  * entries come and go.  st_size is what closes and fsyncs published (or a
- * truncate set).  ENOENT, ENOTDIR, EFAULT (st NULL). */
+ * truncate set).  ENOENT, ENOTDIR, ELOOP, EFAULT (st NULL). */
 int     benchfs_stat(const char *path, struct stat *st);
+/* benchfs_stat, except that a symbolic link as the last component is
+ * described itself: S_IFLNK | 0777, st_size the length of its target,
+ * st_blocks 0, st_nlink 1.  ENOENT, ENOTDIR, ELOOP, EFAULT. */
+int     benchfs_lstat(const char *path, struct stat *st);
+/* Creates the symbolic link linkpath holding target, stored as given and
+ * resolved only when the link is followed: an absolute target is a path
+ * in the BenchFS namespace (never outside it: "/etc" names BenchFS's
+ * "/etc"), a relative one is read from the link's directory, ".."
+ * lexically.  The link belongs to the caller's effective uid and gid.
+ * EEXIST (linkpath exists, a dangling link included), ENOENT (a missing
+ * parent, or an empty target), ENOTDIR, ENAMETOOLONG (target of PATH_MAX
+ * bytes or more), EFAULT (target NULL). */
+int     benchfs_symlink(const char *target, const char *linkpath);
+/* Copies the target of the symbolic link path into buf, truncated to size
+ * bytes, without a terminating NUL (as readlink(2)), and returns the bytes
+ * copied.  EINVAL (path is not a link, or size 0), ENOENT, ENOTDIR, ELOOP,
+ * EFAULT (buf NULL). */
+ssize_t benchfs_readlink(const char *path, char *buf, size_t size);
 /* benchfs_stat of the file open as fd, with the size raised to cover this
  * fd's own writes.  The file is looked up by the path it was opened with:
  * after it was unlinked or renamed the call fails with ENOENT, after it was
@@ -212,8 +239,8 @@ int     benchfs_stat(const char *path, struct stat *st);
 int     benchfs_fstat(int fd, struct stat *st);
 /* Removes the file path and, before returning, its data on every server
  * holding some.  Data written afterwards through an fd opened before the
- * unlink is not reclaimed until the job ends.  EISDIR (a directory, or
- * "/"), ENOENT, ENOTDIR. */
+ * unlink is not reclaimed until the job ends.  A symbolic link is removed
+ * itself, not its target.  EISDIR (a directory, or "/"), ENOENT, ENOTDIR. */
 int     benchfs_unlink(const char *path);
 /* Sets the size of file path to length, in place (the file keeps its id):
  * shrinking reclaims the data past length on every server holding some,
@@ -236,7 +263,8 @@ int     benchfs_chmod(const char *path, mode_t mode);
  * X_OK on a directory or on a file with any x bit.  0, or -1 and errno:
  * EACCES (not permitted), EINVAL (another bit in mode), ENOENT, ENOTDIR. */
 int     benchfs_access(const char *path, int mode);
-/* Moves a file or an empty directory.  A file keeps its id, so its data
+/* Moves a file, a symbolic link (itself, not its target) or an empty
+ * directory; a target that is a link is replaced itself.  A file keeps its id, so its data
  * stays where it is.  An existing target file is replaced (its data
  * reclaimed); an existing empty target directory is replaced by a
  * directory.  The new name is inserted at its server, then the old one
@@ -272,6 +300,11 @@ int     benchfs_statvfs(const char *path, struct statvfs *buf);
  * ENODEV not running. */
 int     benchfs_chunk_rank(int fd, off_t offset);
 
+/* There is no benchfs_link: hard links are not supported (a file's
+ * metadata lives at its path's hash, so a file has one path).  Where a
+ * program's link(2) reaches BenchFS, the answer is EPERM, as Linux gives
+ * for a file system that has no hard links. */
+
 /* --- Directories -------------------------------------------------------- */
 
 /* Creates the directory path with the permission bits mode (masked with
@@ -299,7 +332,7 @@ benchfs_dir   *benchfs_opendir(const char *path);
 /* The next entry: "." and ".." first, then the entries server by server
  * (no useful order; sort if you need one), fetched 64 KiB at a time, so a
  * listing is never held whole.  d_ino is the file id (as st_ino), d_type
- * DT_DIR or DT_REG.  Every entry that exists for the whole listing appears
+ * DT_DIR, DT_REG or DT_LNK.  Every entry that exists for the whole listing appears
  * exactly once; entries created or removed meanwhile may or may not.  Set
  * errno to 0 first to tell the end (NULL, errno unchanged) from an error
  * (NULL and errno: EIO/ETIMEDOUT for a lost server, EBADF for a NULL

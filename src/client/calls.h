@@ -79,6 +79,30 @@ int Client::call_chunk_servers(const Args& args, uint64_t size) {
   return call_chunk_range(args, 0, chunks - 1);
 }
 
+template <typename Op>
+int Client::resolve(const std::string& path, bool follow_last, Op&& op) {
+  std::string p = path;
+  for (int links = 0;;) {
+    std::string target;
+    int err = op(static_cast<const std::string&>(p), &target);
+    std::string next;
+    if (err == ENOENT) {
+      if (int e = through_link(p, &next)) return e;
+    } else if (err == ELOOP && follow_last) {
+      Attr a;
+      if (target.empty()) {
+        if (int e = lookup(p, &a, &target)) return e;
+      }
+      if (target.empty()) next = p;  // no longer a link: run op again
+      else if (int e = follow_link(p, p, target, &next)) return e;
+    } else {
+      return err;
+    }
+    if (++links > kMaxSymlinks) return ELOOP;
+    p = std::move(next);
+  }
+}
+
 // ESTALE from the server: the parent's id is fenced.  Either that directory
 // is gone or was replaced (the id remembered is stale: look the parent up
 // again), or an rmdir or rename of it is under way, which ends with it gone

@@ -45,14 +45,15 @@ int Client::run(Call* calls, size_t n) {
   return 0;
 }
 
-int Client::stat(const std::string& path, Attr* attr) {
-  StatReply reply;
-  if (int err = call_metadata(StatArgs{path}, &reply)) return err;
-  *attr = reply.attr;
-  return 0;
+int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file) {
+  return resolve(path, !(flags & O_NOFOLLOW), [&](const std::string& p, std::string*) {
+    return open_entry(p, flags, mode, file);
+  });
 }
 
-int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file) {
+// A link as the last component is ELOOP from the owner, which then neither
+// creates nor truncates anything.
+int Client::open_entry(const std::string& path, int flags, mode_t mode, OpenFile* file) {
   if ((flags & O_CREAT) && path == "/") return EISDIR;
   // O_DIRECTORY must not truncate a regular file it then refuses: the
   // owner never sees O_TRUNC, the type is checked on the reply.
@@ -115,7 +116,7 @@ int Client::append_offset(OpenFile& f, size_t len, uint64_t* offset) {
 
 int Client::file_size(OpenFile& f, uint64_t* size) {
   Attr a;
-  int err = stat(f.path, &a);
+  int err = lookup(f.path, &a);
   if (err) return err;
   uint64_t s = std::max(a.size, f.written_end.load());
   raise_to(f.known_size, s);
@@ -124,7 +125,7 @@ int Client::file_size(OpenFile& f, uint64_t* size) {
 }
 
 int Client::fstat(OpenFile& f, Attr* attr) {
-  int err = stat(f.path, attr);
+  int err = lookup(f.path, attr);
   if (err) return err;
   attr->size = std::max(attr->size, f.written_end.load());
   return 0;
@@ -231,6 +232,11 @@ int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* d
 }
 
 int Client::unlink(const std::string& path) {
+  return resolve(path, false, [&](const std::string& p, std::string*) { return unlink_entry(p); });
+}
+
+// A link is removed itself (it has no data).
+int Client::unlink_entry(const std::string& path) {
   UnlinkReply removed;
   if (int err = call_metadata(UnlinkArgs{path}, &removed)) return err;
   if (!removed.removed_here) return call_chunk_servers(RemoveDataArgs{removed.id}, removed.size);
@@ -240,6 +246,14 @@ int Client::unlink(const std::string& path) {
 }
 
 int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_file) {
+  // An fd's path is resolved already.
+  if (open_file) return truncate_entry(path, length, open_file);
+  return resolve(path, true, [&](const std::string& p, std::string*) {
+    return truncate_entry(p, length, nullptr);
+  });
+}
+
+int Client::truncate_entry(const std::string& path, uint64_t length, OpenFile* open_file) {
   TruncateReply cut;
   if (int err = call_metadata(TruncateArgs{path, length}, &cut)) return err;
   uint64_t old_size = cut.old_size;
@@ -260,7 +274,9 @@ int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_fi
 }
 
 int Client::chmod(const std::string& path, mode_t mode) {
-  return call_metadata(ChmodArgs{path, static_cast<uint32_t>(mode & 07777)});
+  return resolve(path, true, [&](const std::string& p, std::string*) {
+    return call_metadata(ChmodArgs{p, static_cast<uint32_t>(mode & 07777)});
+  });
 }
 
 int Client::access(const std::string& path, int mode) {

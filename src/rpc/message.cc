@@ -27,6 +27,7 @@ const char* opcode_name(Opcode op) {
     case Opcode::kFsyncData: return "fsync_data";
     case Opcode::kOpenData: return "open_data";
     case Opcode::kAppend: return "append";
+    case Opcode::kSymlink: return "symlink";
     case Opcode::kCount: break;
   }
   return "unknown";

@@ -46,6 +46,8 @@ enum class Opcode : uint16_t {
   kFsyncData,
   kOpenData,
   kAppend,
+  // Metadata again (numbers are kept once given).
+  kSymlink,
   kCount
 };
 

@@ -43,9 +43,14 @@ template <class T>
 concept WireStruct = requires(T& m) { T::fields(m, [](auto&...) {}); };
 
 // --- Metadata requests, sent to metadata_owner(path) -------------------------
-// A create (kOpen with O_CREAT, kMkdir, kRenameInsert) names the parent
+// A create (kOpen with O_CREAT, kMkdir, kSymlink, kRenameInsert) names the parent
 // directory's id, 0 for the root (never removed); under a fenced id it is
 // refused with ESTALE (see MetadataTable::fence).
+// A request that would act on what a symbolic link names (kOpen, kTruncate,
+// kChmod) and finds the link itself at path changes nothing and answers
+// ELOOP: the client reads the link and sends the request to its target.
+// No entry ever exists below a link's own path, so a lookup through a link
+// is plain ENOENT, and the client looks for the link only then.
 
 // Requests whose reply carries nothing but the status.
 struct EmptyReply {
@@ -76,9 +81,12 @@ struct StatArgs {
   std::string path;
   static void fields(auto& m, auto&& f) { f(m.path); }
 };
+// The entry itself, not what a symbolic link names (lstat): the client
+// follows links (client/resolve.cc), so a link's target comes with it.
 struct StatReply {
   Attr attr;
-  static void fields(auto& m, auto&& f) { f(m.attr); }
+  std::string link_target;  // of a symbolic link, else empty
+  static void fields(auto& m, auto&& f) { f(m.attr, m.link_target); }
 };
 
 struct UnlinkArgs {
@@ -194,13 +202,14 @@ struct StatfsReply {
 };
 
 // Rename, first step, at the new path's owner: inserts attr under path,
-// replacing an entry of the same type.
+// replacing an entry of the same type (a link or a file replaces either).
 struct RenameInsertArgs {
   static constexpr Opcode kOp = Opcode::kRenameInsert;
   std::string path;
   Attr attr;
   uint64_t parent_id = 0;
-  static void fields(auto& m, auto&& f) { f(m.path, m.attr, m.parent_id); }
+  std::string link_target;  // the moved symbolic link's, else empty
+  static void fields(auto& m, auto&& f) { f(m.path, m.attr, m.parent_id, m.link_target); }
 };
 struct RenameInsertReply {  // the entry replaced, whose chunks the caller removes
   uint8_t replaced = 0;
@@ -217,6 +226,18 @@ struct RenameRemoveArgs {
   std::string path;
   uint64_t id = 0;
   static void fields(auto& m, auto&& f) { f(m.path, m.id); }
+};
+
+// Creates a symbolic link at path (EEXIST if anything is there) whose
+// target is stored as given: resolution is the client's.
+struct SymlinkArgs {
+  static constexpr Opcode kOp = Opcode::kSymlink;
+  std::string path;
+  std::string target;  // 1 .. PATH_MAX - 1 bytes, no NUL
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t parent_id = 0;
+  static void fields(auto& m, auto&& f) { f(m.path, m.target, m.uid, m.gid, m.parent_id); }
 };
 
 // --- Data requests, sent to chunk_owner(id, chunk) ---------------------------
@@ -331,6 +352,7 @@ template <> struct Rpc<Opcode::kRemoveData> : RpcTypes<RemoveDataArgs, EmptyRepl
 template <> struct Rpc<Opcode::kFsyncData> : RpcTypes<FsyncDataArgs, EmptyReply> {};
 template <> struct Rpc<Opcode::kOpenData> : RpcTypes<OpenDataArgs, OpenDataReply> {};
 template <> struct Rpc<Opcode::kAppend> : RpcTypes<AppendArgs, AppendReply> {};
+template <> struct Rpc<Opcode::kSymlink> : RpcTypes<SymlinkArgs, EmptyReply> {};
 
 // The reply type of a request type.
 template <class Args>

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <fcntl.h>
+#include <limits.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -55,6 +56,13 @@ int Server::check_path_request(const std::string& path, bool owned) const {
   return 0;
 }
 
+// A link's target is any string symlink(2) takes: 1 to PATH_MAX - 1 bytes
+// without a NUL; the client resolves it.
+int Server::check_link_target(const std::string& target) const {
+  if (target.empty() || target.find('\0') != std::string::npos) return EINVAL;
+  return target.size() >= PATH_MAX ? ENAMETOOLONG : 0;
+}
+
 // A client splits I/O at chunk boundaries and sends each piece to the
 // chunk's owner, so one data request covers 1 to chunk_size bytes of one
 // chunk that lives here.  This bounds what one request makes the server
@@ -104,6 +112,7 @@ void Server::handle(ServerOp* op) {
     case Opcode::kFsyncData: return serve<Opcode::kFsyncData>(op, &Server::handle_fsync_data);
     case Opcode::kOpenData: return serve<Opcode::kOpenData>(op, &Server::handle_open_data);
     case Opcode::kAppend: return serve<Opcode::kAppend>(op, &Server::handle_append);
+    case Opcode::kSymlink: return serve<Opcode::kSymlink>(op, &Server::handle_symlink);
     case Opcode::kCount: break;
   }
   reply(op, EPROTO);
@@ -121,6 +130,7 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
   Attr* a = table_.find(path);
   if (a) {
     if ((flags & O_CREAT) && (flags & O_EXCL)) return reply(op, EEXIST);
+    if (a->is_link()) return reply(op, ELOOP);  // the client follows it
     if (a->is_dir() && accmode != O_RDONLY) return reply(op, EISDIR);
     if ((flags & O_TRUNC) && a->is_reg() && accmode != O_RDONLY && a->size > 0) {
       // The emptied file gets new storage (a new id); the caller reclaims
@@ -155,7 +165,7 @@ void Server::handle_stat(ServerOp* op, const StatArgs& args) {
   if (int err = check_path_request(args.path, true)) return reply(op, err);
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
-  reply(op, StatReply{*a});
+  reply(op, StatReply{*a, table_.link_target(args.path)});
 }
 
 void Server::handle_unlink(ServerOp* op, const UnlinkArgs& args) {
@@ -163,11 +173,13 @@ void Server::handle_unlink(ServerOp* op, const UnlinkArgs& args) {
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
-  UnlinkReply r{a->id, a->size, 0};
+  // A symbolic link has no data (its size is its target's length).
+  bool has_data = a->is_reg();
+  UnlinkReply r{a->id, has_data ? a->size : 0, 0};
   table_.erase(args.path);
   // Chunk 0 (and every chunk) of a file this server made lives here: drop
   // them now, one request less for the caller.
-  if (chunk_owner(r.id, 0, nranks_) != rank_) return reply(op, r);
+  if (!has_data || chunk_owner(r.id, 0, nranks_) != rank_) return reply(op, r);
   store_->remove(r.id, [this, op, r](int64_t result) mutable {
     r.removed_here = result == 0 ? 1 : 0;
     reply(op, r);
@@ -215,6 +227,23 @@ void Server::handle_mkdir(ServerOp* op, const MkdirArgs& args) {
   reply(op, 0);
 }
 
+void Server::handle_symlink(ServerOp* op, const SymlinkArgs& args) {
+  if (int err = check_path_request(args.path, true)) return reply(op, err);
+  if (int err = check_link_target(args.target)) return reply(op, err);
+  if (table_.fenced(args.parent_id)) return reply(op, ESTALE);
+  if (table_.find(args.path)) return reply(op, EEXIST);
+  Attr n;
+  n.id = new_file_id();
+  n.mode = S_IFLNK | 0777;  // as Linux: a link's bits are never used
+  n.uid = args.uid;
+  n.gid = args.gid;
+  n.nlink = 1;
+  n.size = args.target.size();
+  n.atime_ns = n.mtime_ns = n.ctime_ns = now_ns();
+  table_.insert(args.path, n, args.target);
+  reply(op, 0);
+}
+
 void Server::handle_rmdir(ServerOp* op, const RmdirArgs& args) {
   if (int err = check_path_request(args.path, true)) return reply(op, err);
   if (args.path == "/") return reply(op, EBUSY);
@@ -246,6 +275,7 @@ void Server::handle_truncate(ServerOp* op, const TruncateArgs& args) {
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
+  if (a->is_link()) return reply(op, ELOOP);
   TruncateReply r{a->id, a->size};
   a->size = args.size;
   a->mtime_ns = a->ctime_ns = now_ns();
@@ -256,6 +286,7 @@ void Server::handle_chmod(ServerOp* op, const ChmodArgs& args) {
   if (int err = check_path_request(args.path, true)) return reply(op, err);
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
+  if (a->is_link()) return reply(op, ELOOP);  // chmod follows links; their bits are 0777
   a->mode = (a->mode & S_IFMT) | (args.mode & 07777);
   a->ctime_ns = now_ns();
   reply(op, 0);
@@ -298,8 +329,15 @@ void Server::handle_rename_insert(ServerOp* op, const RenameInsertArgs& args) {
   if (path == "/") return reply(op, EBUSY);
   if (table_.fenced(args.parent_id)) return reply(op, ESTALE);
   Attr moved = args.attr;
-  // Only files and directories exist, and a size must fit off_t.
-  if (!(moved.is_dir() || moved.is_reg()) || moved.size > kMaxFileSize) return reply(op, EINVAL);
+  // Only files, directories and links exist, a size must fit off_t, and
+  // a link (only a link) has a valid target of its size.
+  if (!(moved.is_dir() || moved.is_reg() || moved.is_link()) || moved.size > kMaxFileSize)
+    return reply(op, EINVAL);
+  if (moved.is_link() != !args.link_target.empty()) return reply(op, EINVAL);
+  if (moved.is_link()) {
+    if (int err = check_link_target(args.link_target)) return reply(op, err);
+    if (moved.size != args.link_target.size()) return reply(op, EINVAL);
+  }
   RenameInsertReply r;
   if (Attr* old = table_.find(path)) {
     // The client checked emptiness of a directory target before; types
@@ -310,14 +348,16 @@ void Server::handle_rename_insert(ServerOp* op, const RenameInsertArgs& args) {
     // directory, which the first insert gave a new id.)
     if (old->id == moved.id) return reply(op, r);
     if (old->is_dir() && table_.has_children(path)) return reply(op, ENOTEMPTY);
-    r = RenameInsertReply{1, old->id, old->size, static_cast<uint8_t>(old->is_dir() ? 1 : 0)};
+    // A replaced link has no data to reclaim.
+    r = RenameInsertReply{1, old->id, old->is_reg() ? old->size : 0,
+                          static_cast<uint8_t>(old->is_dir() ? 1 : 0)};
     table_.erase(path);
   }
   // A moved directory's old id is fenced (clients may still hold it for
   // the old path): it gets a new one.
   if (moved.is_dir()) moved.id = new_file_id();
   moved.ctime_ns = now_ns();
-  table_.insert(path, moved);
+  table_.insert(path, moved, args.link_target);
   reply(op, r);
 }
 

@@ -78,10 +78,12 @@ class Server final : public Service {
   void handle_fsync_data(ServerOp* op, const FsyncDataArgs& args);
   void handle_open_data(ServerOp* op, const OpenDataArgs& args);
   void handle_append(ServerOp* op, const AppendArgs& args);
+  void handle_symlink(ServerOp* op, const SymlinkArgs& args);
 
   // Argument checks shared by the handlers: 0 or the errno to reply.
   int check_path_request(const std::string& path, bool owned) const;
   int check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const;
+  int check_link_target(const std::string& target) const;
 
   uint64_t new_file_id() { return make_file_id(rank_, ++last_file_id_); }
 

@@ -56,7 +56,7 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       valid(ChmodArgs{"/d/f", 0600}),
       valid(ReadDirArgs{"/d", "", 64 << 10}),
       valid(StatfsArgs{}),
-      valid(RenameInsertArgs{"/d/r", stat_of(s, "/d/f"), 0}),  // parent 0: never fenced
+      valid(RenameInsertArgs{"/d/r", stat_of(s, "/d/f"), 0, ""}),  // parent 0: never fenced
       valid(RenameRemoveArgs{"/d/f", id}),
       valid(WriteArgs{id, kChunk}, "abc"),
       valid(ReadArgs{id, 0, 5}),
@@ -66,6 +66,7 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       // A memory store with a limit offers no extents for clients to copy into.
       valid(OpenDataArgs{id, 1}, "", EOPNOTSUPP),
       valid(AppendArgs{"/d/f", id, 10, 0}),
+      valid(SymlinkArgs{"/d/s", "f", 0, 0, d}),
   };
   REQUIRE(v.size() == static_cast<size_t>(Opcode::kCount) - 1);
   for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i].op == static_cast<Opcode>(i + 1));
@@ -311,7 +312,7 @@ TEST_CASE("server: paths must be absolute, normalised, NUL-free and at most PATH
     CHECK(s.send(RenameRemoveArgs{c.path, 1}).status == c.err);
     Attr a;
     a.mode = S_IFREG | 0644;
-    CHECK(s.send(RenameInsertArgs{c.path, a, 0}).status == c.err);  // parent 0: never fenced
+    CHECK(s.send(RenameInsertArgs{c.path, a, 0, ""}).status == c.err);  // parent 0: never fenced
   }
   // Nothing of that landed in the table.
   CHECK(s.expect_ok(StatfsArgs{}).entries == 5);  // "/", /d, /d/e, /d/f, /d/u
@@ -350,7 +351,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
   // Parent id 0 in the inserts below: never fenced.
   Attr root = stat_of(s, "/");
   CHECK(s.send(RenameRemoveArgs{"/", root.id}).status == EBUSY);
-  CHECK(s.send(RenameInsertArgs{"/", root, 0}).status == EBUSY);
+  CHECK(s.send(RenameInsertArgs{"/", root, 0, ""}).status == EBUSY);
   s.expect_serving();
 
   for (uint32_t mode : {uint32_t{S_IFLNK | 0777}, uint32_t{S_IFIFO}, uint32_t{0}, ~uint32_t{0}}) {
@@ -358,13 +359,13 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
     Attr a;
     a.id = 77;
     a.mode = mode;
-    CHECK(s.send(RenameInsertArgs{"/odd", a, 0}).status == EINVAL);
+    CHECK(s.send(RenameInsertArgs{"/odd", a, 0, ""}).status == EINVAL);
   }
   Attr big;
   big.id = 78;
   big.mode = S_IFREG | 0644;
   big.size = uint64_t{1} << 63;
-  CHECK(s.send(RenameInsertArgs{"/big", big, 0}).status == EINVAL);
+  CHECK(s.send(RenameInsertArgs{"/big", big, 0, ""}).status == EINVAL);
   CHECK(s.send(StatArgs{"/odd"}).status == ENOENT);
   CHECK(s.send(StatArgs{"/big"}).status == ENOENT);
 }
@@ -372,7 +373,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
 TEST_CASE("server: a repeated rename insert answers with a complete reply") {
   TestServer s;
   populate(s);
-  const RenameInsertArgs insert{"/d/r", stat_of(s, "/d/f"), 0};  // parent 0: never fenced
+  const RenameInsertArgs insert{"/d/r", stat_of(s, "/d/f"), 0, ""};  // parent 0: never fenced
   for (int attempt = 0; attempt < 2; ++attempt) {
     CAPTURE(attempt);
     // The reply decodes whole (expect_ok checks), saying nothing was replaced.
@@ -385,7 +386,7 @@ TEST_CASE("server: no entry is created under a fenced directory") {
   populate(s);
   const uint64_t e = stat_of(s, "/d/e").id;
   CHECK(s.expect_ok(FenceDirArgs{"/d/e", e}).has_entries == 0);  // empty: fenced
-  const RenameInsertArgs into_e{"/d/e/u", stat_of(s, "/d/u"), e};
+  const RenameInsertArgs into_e{"/d/e/u", stat_of(s, "/d/u"), e, ""};
   auto refused = [&] {
     CHECK(s.send(open_args("/d/e/x", O_CREAT | O_RDWR, e)).status == ESTALE);
     CHECK(s.send(mkdir_args("/d/e/y", e)).status == ESTALE);
@@ -423,13 +424,13 @@ TEST_CASE("server: a directory moved by rename gets a new id") {
   TestServer s;
   populate(s);
   Attr e = stat_of(s, "/d/e");
-  s.expect_ok(RenameInsertArgs{"/m", e, 0});
+  s.expect_ok(RenameInsertArgs{"/m", e, 0, ""});
   Attr m = stat_of(s, "/m");
   CHECK(m.is_dir());
   CHECK(m.id != e.id);  // the old id stays fenced for the old path
   // A file keeps its id, and with it its chunks.
   Attr f = stat_of(s, "/d/f");
-  s.expect_ok(RenameInsertArgs{"/g", f, 0});
+  s.expect_ok(RenameInsertArgs{"/g", f, 0, ""});
   CHECK(stat_of(s, "/g").id == f.id);
 }
 
@@ -545,6 +546,58 @@ TEST_CASE("server: appends get consecutive ranges at the end") {
   s.expect_ok(mkdir_args("/dir"));
   CHECK(s.send(AppendArgs{"/dir", stat_of(s, "/dir").id, 1, 0}).status == EISDIR);
   CHECK(stat_of(s, "/a").size == 101);
+}
+
+// A symbolic link is an entry holding its target; requests that would
+// act on what it names answer ELOOP (the client follows it) and change
+// nothing, and a link carries no data to reclaim.
+TEST_CASE("server: symbolic links") {
+  TestServer s;
+  s.expect_ok(mkdir_args("/d"));
+  const uint64_t d = stat_of(s, "/d").id;
+  s.expect_ok(SymlinkArgs{"/l", "d/x", 7, 8, 0});
+  auto r = s.expect_ok(StatArgs{"/l"});
+  CHECK(r.attr.is_link());
+  CHECK((r.attr.mode & 07777) == 0777);
+  CHECK(r.attr.size == 3);
+  CHECK(r.attr.uid == 7);
+  CHECK(r.link_target == "d/x");
+  CHECK(s.expect_ok(StatArgs{"/d"}).link_target.empty());
+  CHECK(s.send(SymlinkArgs{"/l", "y", 0, 0, 0}).status == EEXIST);
+  CHECK(s.send(SymlinkArgs{"/d", "y", 0, 0, 0}).status == EEXIST);
+  CHECK(s.send(SymlinkArgs{"/e", "", 0, 0, 0}).status == EINVAL);
+  CHECK(s.send(SymlinkArgs{"/e", std::string("a\0b", 3), 0, 0, 0}).status == EINVAL);
+  CHECK(s.send(SymlinkArgs{"/e", std::string(PATH_MAX, 'a'), 0, 0, 0}).status == ENAMETOOLONG);
+  s.expect_ok(SymlinkArgs{"/e", std::string(PATH_MAX - 1, 'a'), 0, 0, 0});
+  // Under a fenced directory, as every create.
+  s.expect_ok(FenceDirArgs{"/d", d});
+  CHECK(s.send(SymlinkArgs{"/d/l", "x", 0, 0, d}).status == ESTALE);
+  s.expect_ok(UnfenceDirArgs{d});
+  for (uint32_t flags : {O_RDONLY, O_RDWR | O_TRUNC, O_CREAT | O_WRONLY})
+    CHECK(s.send(open_args("/l", flags)).status == ELOOP);
+  CHECK(s.send(open_args("/l", O_CREAT | O_EXCL | O_WRONLY)).status == EEXIST);
+  CHECK(s.send(TruncateArgs{"/l", 0}).status == ELOOP);
+  CHECK(s.send(ChmodArgs{"/l", 0600}).status == ELOOP);
+  CHECK(s.send(RmdirArgs{"/l", r.attr.id}).status == ENOTDIR);
+  CHECK(stat_of(s, "/l").size == 3);
+  // A link moves with its target, which must match its size; a file moved
+  // onto a link replaces it without data to reclaim.
+  Attr link = r.attr;
+  CHECK(s.send(RenameInsertArgs{"/m", link, 0, ""}).status == EINVAL);
+  CHECK(s.send(RenameInsertArgs{"/m", link, 0, "toolong"}).status == EINVAL);
+  s.expect_ok(RenameInsertArgs{"/m", link, 0, "d/x"});
+  CHECK(s.expect_ok(StatArgs{"/m"}).link_target == "d/x");
+  Attr file = s.expect_ok(open_args("/f", O_CREAT | O_RDWR)).attr;
+  CHECK(s.send(RenameInsertArgs{"/g", file, 0, "t"}).status == EINVAL);  // a file has no target
+  auto replaced = s.expect_ok(RenameInsertArgs{"/m", file, 0, ""});
+  CHECK(replaced.replaced == 1);
+  CHECK(replaced.old_size == 0);
+  // Unlinking a link reports no data.
+  auto u = s.expect_ok(UnlinkArgs{"/l"});
+  CHECK(u.size == 0);
+  CHECK(u.removed_here == 0);
+  CHECK(s.send(StatArgs{"/l"}).status == ENOENT);
+  s.expect_serving();
 }
 
 }  // namespace benchfs
