@@ -63,12 +63,18 @@ int Client::call_every_server(const Args& args, std::vector<Call>* calls) {
 }
 
 template <class Args>
-int Client::call_chunk_range(const Args& args, uint64_t first, uint64_t last) {
-  if (last < first) return 0;
+std::vector<Call> Client::chunk_range_calls(const Args& args, uint64_t first, uint64_t last) const {
+  if (last < first) return {};
   // Consecutive chunks sit on consecutive servers: N chunks cover them all.
   uint64_t servers = std::min<uint64_t>(last - first + 1, static_cast<uint64_t>(nranks_));
   std::vector<Call> calls(servers, call_to(0, args));
   for (uint64_t k = 0; k < servers; ++k) calls[k].target = chunk_owner(args.id, first + k, nranks_);
+  return calls;
+}
+
+template <class Args>
+int Client::call_chunk_range(const Args& args, uint64_t first, uint64_t last) {
+  std::vector<Call> calls = chunk_range_calls(args, first, last);
   return run(calls.data(), calls.size());
 }
 

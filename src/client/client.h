@@ -47,6 +47,8 @@ struct OpenFile {
   // metadata owner at fsync and close.
   std::atomic<uint64_t> written_end{0};
   std::atomic<bool> wrote{false};
+  // This fd is counted as a writer by the server that made the id (kWriters).
+  std::atomic<bool> counted_writer{false};
   // Largest size this client knows of (from open, stat or its own writes).
   std::atomic<uint64_t> known_size{0};
 
@@ -171,6 +173,9 @@ class Client {
   // holding a chunk with an index in [first, last].
   template <class Args>
   int call_chunk_range(const Args& args, uint64_t first, uint64_t last);
+  // The calls call_chunk_range runs.
+  template <class Args>
+  std::vector<Call> chunk_range_calls(const Args& args, uint64_t first, uint64_t last) const;
   // The same to every server holding a chunk of the file's first `size` bytes.
   template <class Args>
   int call_chunk_servers(const Args& args, uint64_t size);
@@ -189,7 +194,21 @@ class Client {
   // its errno.  See the definition (calls.h) for ESTALE.
   template <typename Send>
   int create_in_parent(const std::string& path, Send&& send);
-  int report_written(OpenFile& file);
+  // Publishes the fd's written size; `closing` also tells the owner that a
+  // descriptor open for writing is gone.
+  int report_written(OpenFile& file, bool closing);
+  // The end of a write that failed with err: for ESTALE, frees the bytes
+  // this fd copied into the removed file's extents.  Returns err.
+  int stale_write(OpenFile& file, int err);
+  // Removes the chunks of a file removed or replaced (O_TRUNC, a rename
+  // onto it) from the servers holding its first `size` bytes and chunk 0's;
+  // if that one counted writers, from every server as stale (make_stale).
+  int remove_data(uint64_t id, uint64_t size);
+  // RemoveData to the servers of chunks [first, last]; *had_writers is set
+  // if one counted writers.  The first errno in call order, or 0.
+  int remove_chunks(const RemoveDataArgs& args, uint64_t first, uint64_t last, bool* had_writers);
+  // Removes id from every server and has them refuse it from now on.
+  int make_stale(uint64_t id);
   // Fences directory `path` with id `id` on every server (see
   // MetadataTable::fence), so that no entry can be created under it.  If
   // some server holds an entry under it, *empty is false and no fence is

@@ -200,7 +200,7 @@ int Client::rename_entry(const std::string& from, const std::string& to) {
   // file is under the new name either way.
   if (int e2 = call_metadata(RenameRemoveArgs{from, src.id}); e2 && e2 != ENOENT) return e2;
   if (inserted.replaced && !inserted.old_was_dir)
-    return call_chunk_servers(RemoveDataArgs{inserted.old_id}, inserted.old_size);
+    return remove_data(inserted.old_id, inserted.old_size);
   return 0;
 }
 

@@ -48,6 +48,8 @@ enum class Opcode : uint16_t {
   kAppend,
   // Metadata again (numbers are kept once given).
   kSymlink,
+  // Data again.
+  kWriters,
   kCount
 };
 

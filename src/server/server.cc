@@ -113,6 +113,7 @@ void Server::handle(ServerOp* op) {
     case Opcode::kOpenData: return serve<Opcode::kOpenData>(op, &Server::handle_open_data);
     case Opcode::kAppend: return serve<Opcode::kAppend>(op, &Server::handle_append);
     case Opcode::kSymlink: return serve<Opcode::kSymlink>(op, &Server::handle_symlink);
+    case Opcode::kWriters: return serve<Opcode::kWriters>(op, &Server::handle_writers);
     case Opcode::kCount: break;
   }
   reply(op, EPROTO);
@@ -141,6 +142,7 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
       r.old_id = a->id;
       Attr fresh = *a;
       fresh.id = new_file_id();
+      live_files_.insert(fresh.id);
       fresh.size = 0;
       fresh.mtime_ns = fresh.ctime_ns = now_ns();
       table_.erase(path);
@@ -150,6 +152,7 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
     if (!(flags & O_CREAT)) return reply(op, ENOENT);
     Attr n;
     n.id = new_file_id();
+    live_files_.insert(n.id);
     n.mode = S_IFREG | (args.mode & 07777);
     n.uid = args.uid;
     n.gid = args.gid;
@@ -160,6 +163,26 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
   r.attr = *a;
   reply(op, r);
 }
+
+uint8_t Server::forget_writers(uint64_t id) {
+  live_files_.erase(id);
+  return writers_.erase(id) > 0 ? 1 : 0;
+}
+
+int Server::count_writer(uint64_t id, bool add) {
+  if (add) {
+    // A descriptor opened before the file was removed: refused, so that
+    // none of its bytes is stored.
+    if (!live_files_.count(id)) return ESTALE;
+    ++writers_[id];
+    return 0;
+  }
+  auto it = writers_.find(id);
+  if (it != writers_.end() && --it->second == 0) writers_.erase(it);
+  return 0;
+}
+
+bool Server::stale(uint64_t id) const { return !stale_ids_.empty() && stale_ids_.count(id) != 0; }
 
 void Server::handle_stat(ServerOp* op, const StatArgs& args) {
   if (int err = check_path_request(args.path, true)) return reply(op, err);
@@ -175,11 +198,16 @@ void Server::handle_unlink(ServerOp* op, const UnlinkArgs& args) {
   if (a->is_dir()) return reply(op, EISDIR);
   // A symbolic link has no data (its size is its target's length).
   bool has_data = a->is_reg();
-  UnlinkReply r{a->id, has_data ? a->size : 0, 0};
+  UnlinkReply r{a->id, has_data ? a->size : 0, 0, 0};
   table_.erase(args.path);
   // Chunk 0 (and every chunk) of a file this server made lives here: drop
-  // them now, one request less for the caller.
-  if (!has_data || chunk_owner(r.id, 0, nranks_) != rank_) return reply(op, r);
+  // them now, one request less for the caller, and its writers' count.
+  if (!has_data) {
+    r.removed_here = 1;  // a link: nothing stored anywhere
+    return reply(op, r);
+  }
+  if (chunk_owner(r.id, 0, nranks_) != rank_) return reply(op, r);
+  r.open_for_writing = forget_writers(r.id);
   store_->remove(r.id, [this, op, r](int64_t result) mutable {
     r.removed_here = result == 0 ? 1 : 0;
     reply(op, r);
@@ -192,6 +220,8 @@ void Server::handle_close_update(ServerOp* op, const CloseUpdateArgs& args) {
   Attr* a = table_.find(args.path);
   // The file was unlinked or replaced while open: nothing to update.
   if (!a || a->id != args.id) return reply(op, ESTALE);
+  if (args.closing > 1) return reply(op, EPROTO);
+  if (args.closing && chunk_owner(args.id, 0, nranks_) == rank_) count_writer(args.id, false);
   if (args.written_end > a->size) a->size = args.written_end;
   if (args.wrote) a->mtime_ns = a->ctime_ns = now_ns();
   reply(op, 0);
@@ -374,6 +404,11 @@ void Server::handle_rename_remove(ServerOp* op, const RenameRemoveArgs& args) {
 
 void Server::handle_write(ServerOp* op, const WriteArgs& args) {
   if (int err = check_chunk_range(args.id, args.offset, op->in_len)) return reply(op, err);
+  if (stale(args.id)) return reply(op, ESTALE);
+  if (args.new_writer > 1 || (args.new_writer && chunk_owner(args.id, 0, nranks_) != rank_))
+    return reply(op, EPROTO);
+  if (args.new_writer)
+    if (int err = count_writer(args.id, true)) return reply(op, err);
   store_->write(args.id, args.offset, op->in_data, op->in_len, [this, op](int64_t r) {
     if (r < 0) return reply(op, static_cast<int>(-r));
     reply(op, WriteReply{static_cast<uint64_t>(r)});
@@ -383,6 +418,7 @@ void Server::handle_write(ServerOp* op, const WriteArgs& args) {
 void Server::handle_read(ServerOp* op, const ReadArgs& args) {
   uint64_t len = args.length;
   if (int err = check_chunk_range(args.id, args.offset, len)) return reply(op, err);
+  if (stale(args.id)) return reply(op, ESTALE);
   char* buf = op->reply_buffer(len);
   store_->read(args.id, args.offset, buf, len, [this, op, buf, len](int64_t r) {
     if (r < 0) return reply(op, static_cast<int>(-r));
@@ -394,6 +430,7 @@ void Server::handle_read(ServerOp* op, const ReadArgs& args) {
 
 void Server::handle_truncate_data(ServerOp* op, const TruncateDataArgs& args) {
   if (args.size > kMaxFileSize) return reply(op, EINVAL);
+  if (stale(args.id)) return reply(op, ESTALE);
   // A file with nothing left here is dropped by the store, so a later
   // unlink (which asks only the servers holding chunks of the then-current
   // size) leaves nothing behind.
@@ -402,10 +439,28 @@ void Server::handle_truncate_data(ServerOp* op, const TruncateDataArgs& args) {
 }
 
 void Server::handle_remove_data(ServerOp* op, const RemoveDataArgs& args) {
-  store_->remove(args.id, [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
+  if (args.stale > 1) return reply(op, EPROTO);
+  // Kept for the rest of the job, one per file removed while open for
+  // writing: a descriptor may write to the id at any time until it closes,
+  // and no message says when that is.
+  if (args.stale) stale_ids_.insert(args.id);
+  RemoveDataReply r{chunk_owner(args.id, 0, nranks_) == rank_ ? forget_writers(args.id)
+                                                              : uint8_t{0}};
+  store_->remove(args.id, [this, op, r](int64_t result) {
+    if (result < 0) return reply(op, static_cast<int>(-result));
+    reply(op, r);
+  });
+}
+
+void Server::handle_writers(ServerOp* op, const WritersArgs& args) {
+  if (args.add > 1) return reply(op, EPROTO);
+  if (chunk_owner(args.id, 0, nranks_) != rank_) return reply(op, EPROTO);
+  if (stale(args.id)) return reply(op, ESTALE);
+  reply(op, count_writer(args.id, args.add != 0));
 }
 
 void Server::handle_fsync_data(ServerOp* op, const FsyncDataArgs& args) {
+  if (stale(args.id)) return reply(op, ESTALE);
   store_->fsync(args.id, [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
 }
 
@@ -413,6 +468,7 @@ void Server::handle_open_data(ServerOp* op, const OpenDataArgs& args) {
   if (args.create > 1) return reply(op, EPROTO);
   if (args.offset > kMaxFileSize) return reply(op, EINVAL);
   if (chunk_owner(args.id, args.offset / chunk_size_, nranks_) != rank_) return reply(op, EPROTO);
+  if (stale(args.id)) return reply(op, ESTALE);
   DirectExtent e;
   if (int err = store_->direct_extent(args.id, args.offset, args.create != 0, &e))
     return reply(op, err);

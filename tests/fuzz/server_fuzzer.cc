@@ -248,7 +248,7 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   add(Opcode::kOpen, with_file());
   add(Opcode::kStat, with_file().msg(StatArgs{"/f"}));
   add(Opcode::kUnlink, with_file().msg(UnlinkArgs{"/f"}));
-  add(Opcode::kCloseUpdate, with_file().msg(CloseUpdateArgs{"/f", f, 5, 1}));
+  add(Opcode::kCloseUpdate, with_file().msg(CloseUpdateArgs{"/f", f, 5, 1, 1}));
   const MkdirArgs mkdir_d{"/d", 0755, 0, 0, 0};
   const uint64_t d = kFirstFileId;  // "/d", in the seeds that make it first
   add(Opcode::kMkdir, SeedWriter().msg(mkdir_d));
@@ -265,15 +265,21 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   add(Opcode::kStatfs, SeedWriter().msg(StatfsArgs{}));
   add(Opcode::kRenameInsert, SeedWriter().msg(RenameInsertArgs{"/g", moved, 0, ""}));
   add(Opcode::kRenameRemove, with_file().msg(RenameRemoveArgs{"/f", f}));
-  add(Opcode::kWrite, with_file().msg(WriteArgs{f, 0}, "hello"));
-  add(Opcode::kRead, with_file().msg(WriteArgs{f, 0}, "hello").msg(ReadArgs{f, 0, 5}));
+  add(Opcode::kWrite, with_file().msg(WriteArgs{f, 0, 0}, "hello"));
+  add(Opcode::kRead, with_file().msg(WriteArgs{f, 0, 0}, "hello").msg(ReadArgs{f, 0, 5}));
   add(Opcode::kTruncateData,
-      with_file().msg(WriteArgs{f, 0}, "hello").msg(TruncateDataArgs{f, 2}));
-  add(Opcode::kRemoveData, with_file().msg(WriteArgs{f, 0}, "hello").msg(RemoveDataArgs{f}));
+      with_file().msg(WriteArgs{f, 0, 0}, "hello").msg(TruncateDataArgs{f, 2}));
+  add(Opcode::kRemoveData, with_file().msg(WriteArgs{f, 0, 0}, "hello").msg(RemoveDataArgs{f, 1}));
   add(Opcode::kFsyncData, with_file().msg(FsyncDataArgs{f}));
   // No kOpenData seed: the harness's memory store answers it EOPNOTSUPP
   // (a limit: no extents for clients), and a seed holds valid requests only.
-  add(Opcode::kAppend, with_file().msg(AppendArgs{"/f", f, 5, 0}).msg(WriteArgs{f, 0}, "hello"));
+  add(Opcode::kAppend, with_file().msg(AppendArgs{"/f", f, 5, 0}).msg(WriteArgs{f, 0, 0}, "hello"));
+  add(Opcode::kWriters, with_file()
+                           .msg(WriteArgs{f, 0, 1}, "hello")
+                           .msg(WritersArgs{f, 1})
+                           .msg(WritersArgs{f, 0})
+                           .msg(CloseUpdateArgs{"/f", f, 5, 1, 1})
+                           .msg(RemoveDataArgs{f, 1}));
   add(Opcode::kSymlink, SeedWriter()
                            .msg(SymlinkArgs{"/s", "f", 0, 0, 0})
                            .msg(StatArgs{"/s"})

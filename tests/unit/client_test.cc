@@ -399,8 +399,22 @@ TEST_CASE("Client: a path without links costs the requests it cost before links"
   REQUIRE(client.open("/d/g", O_CREAT | O_WRONLY, 0644, &f) == 0);  // parent remembered
   CHECK(job.sent.size() == 1);
   job.sent.clear();
+  REQUIRE(client.close(f) == 0);  // nothing written: nothing to say
+  CHECK(job.sent.empty());
   REQUIRE(client.unlink("/d/g") == 0);  // empty file: the owner alone
   CHECK(job.sent.size() == 1);
+  // A small file's life (mdtest-hard): create, write, close and unlink cost
+  // a request each, as before writers were counted (kWriters: the first
+  // write carries it).
+  job.sent.clear();
+  OpenFile s;
+  REQUIRE(client.open("/d/small", O_CREAT | O_WRONLY, 0644, &s) == 0);
+  auto bytes = pattern(3901, 2);
+  size_t done = 0;
+  REQUIRE(client.pwrite(s, bytes.data(), bytes.size(), 0, &done) == 0);
+  REQUIRE(client.close(s) == 0);
+  REQUIRE(client.unlink("/d/small") == 0);
+  CHECK(job.sent.size() == 4);
   job.sent.clear();
   // Missing: the lookup, then one per missing level until an existing
   // directory (here /d): what telling ENOENT from ENOTDIR cost before.
@@ -411,6 +425,40 @@ TEST_CASE("Client: a path without links costs the requests it cost before links"
   // of the target.
   REQUIRE(client.stat("/l/f", &a) == 0);
   CHECK(job.sent.size() == 3);
+}
+
+TEST_CASE("Client: a descriptor that writes after another's unlink gets ESTALE; nothing is stored") {
+  LocalJob job(4);
+  Client client(job, job_config(), 022);
+  OpenFile early, late;
+  REQUIRE(client.open("/f", O_CREAT | O_RDWR, 0644, &early) == 0);
+  REQUIRE(client.open("/f", O_RDWR, 0, &late) == 0);
+  auto data = pattern(4 * kChunk, 3);
+  size_t done = 0;
+  REQUIRE(client.pwrite(early, data.data(), data.size(), 0, &done) == 0);  // a writer
+  REQUIRE(client.unlink("/f") == 0);
+  // Every server holds the id as stale; the descriptor that wrote before
+  // and the one that never did are refused alike.
+  CHECK(client.pwrite(early, data.data(), data.size(), 0, &done) == ESTALE);
+  CHECK(done == 0);
+  CHECK(client.pwrite(late, data.data(), data.size(), 8 * kChunk, &done) == ESTALE);
+  CHECK(client.pread(early, data.data(), kChunk, 0, &done) == ESTALE);
+  for (auto* store : job.stores) CHECK(store->file_count() == 0);
+  CHECK(client.close(early) == 0);
+  CHECK(client.close(late) == 0);
+  // Without writers left, an unlink is a plain one, and a descriptor
+  // opened before it that writes only now is refused by the server that
+  // made the id, before any byte is sent.
+  OpenFile quiet;
+  REQUIRE(client.open("/g", O_CREAT | O_RDWR, 0644, &quiet) == 0);
+  REQUIRE(client.unlink("/g") == 0);
+  job.sent.clear();
+  CHECK(client.pwrite(quiet, data.data(), data.size(), kChunk, &done) == ESTALE);
+  CHECK(job.sent.size() == 1);  // chunk 4's piece, sent ahead to chunk 0's server
+  CHECK(job.sent[0].op == Opcode::kWrite);
+  CHECK(job.sent[0].target == chunk_owner(quiet.id, 0, 4));
+  for (auto* store : job.stores) CHECK(store->file_count() == 0);
+  CHECK(client.close(quiet) == 0);
 }
 
 }  // namespace

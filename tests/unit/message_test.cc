@@ -227,8 +227,9 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(StatArgs{"/p"}) == p);
   CHECK(encode(StatReply{a, "t"}) == at + Encoder().str("t").take());
   CHECK(encode(UnlinkArgs{"/p"}) == p);
-  CHECK(encode(UnlinkReply{1, 2, 1}) == u64s({1, 2}) + Encoder().u8(1).take());
-  CHECK(encode(CloseUpdateArgs{"/p", 1, 2, 1}) == p + u64s({1, 2}) + Encoder().u8(1).take());
+  CHECK(encode(UnlinkReply{1, 2, 1, 1}) == u64s({1, 2}) + Encoder().u8(1).u8(1).take());
+  CHECK(encode(CloseUpdateArgs{"/p", 1, 2, 1, 1}) ==
+        p + u64s({1, 2}) + Encoder().u8(1).u8(1).take());
   CHECK(encode(MkdirArgs{"/p", 1, 2, 3, 4}) == p + Encoder().u32(1).u32(2).u32(3).u64(4).take());
   CHECK(encode(RmdirArgs{"/p", 9}) == p + u64s({9}));
   CHECK(encode(FenceDirArgs{"/p", 9}) == p + u64s({9}));
@@ -247,11 +248,13 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(RenameInsertReply{1, 2, 3, 1}) ==
         Encoder().u8(1).u64(2).u64(3).u8(1).take());
   CHECK(encode(RenameRemoveArgs{"/p", 9}) == p + u64s({9}));
-  CHECK(encode(WriteArgs{1, 2}) == u64s({1, 2}));
+  CHECK(encode(WriteArgs{1, 2, 1}) == u64s({1, 2}) + Encoder().u8(1).take());
   CHECK(encode(WriteReply{9}) == u64s({9}));
   CHECK(encode(ReadArgs{1, 2, 3}) == u64s({1, 2, 3}));
   CHECK(encode(TruncateDataArgs{1, 2}) == u64s({1, 2}));
-  CHECK(encode(RemoveDataArgs{9}) == u64s({9}));
+  CHECK(encode(RemoveDataArgs{9, 1}) == u64s({9}) + Encoder().u8(1).take());
+  CHECK(encode(RemoveDataReply{1}) == Encoder().u8(1).take());
+  CHECK(encode(WritersArgs{9, 1}) == u64s({9}) + Encoder().u8(1).take());
   CHECK(encode(FsyncDataArgs{9}) == u64s({9}));
   CHECK(encode(OpenDataArgs{9, 1, 7}) == u64s({9}) + Encoder().u8(1).take() + u64s({7}));
   CHECK(encode(OpenDataReply{1, 2, 3, 4, 5, 6}) ==

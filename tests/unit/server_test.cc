@@ -47,7 +47,7 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       valid(open_args("/d/g", O_CREAT | O_RDWR)),
       valid(StatArgs{"/d/f"}),
       valid(UnlinkArgs{"/d/u"}),
-      valid(CloseUpdateArgs{"/d/f", id, 5, 1}),
+      valid(CloseUpdateArgs{"/d/f", id, 5, 1, 0}),
       valid(mkdir_args("/d/m")),
       valid(RmdirArgs{"/d/e", stat_of(s, "/d/e").id}),
       valid(FenceDirArgs{"/d", d}),
@@ -58,15 +58,16 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       valid(StatfsArgs{}),
       valid(RenameInsertArgs{"/d/r", stat_of(s, "/d/f"), 0, ""}),  // parent 0: never fenced
       valid(RenameRemoveArgs{"/d/f", id}),
-      valid(WriteArgs{id, kChunk}, "abc"),
+      valid(WriteArgs{id, kChunk, 0}, "abc"),
       valid(ReadArgs{id, 0, 5}),
       valid(TruncateDataArgs{id, 2}),
-      valid(RemoveDataArgs{id}),
+      valid(RemoveDataArgs{id, 0}),
       valid(FsyncDataArgs{id}),
       // A memory store with a limit offers no extents for clients to copy into.
       valid(OpenDataArgs{id, 1}, "", EOPNOTSUPP),
       valid(AppendArgs{"/d/f", id, 10, 0}),
       valid(SymlinkArgs{"/d/s", "f", 0, 0, d}),
+      valid(WritersArgs{id, 1}),
   };
   REQUIRE(v.size() == static_cast<size_t>(Opcode::kCount) - 1);
   for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i].op == static_cast<Opcode>(i + 1));
@@ -152,10 +153,10 @@ TEST_CASE("server: payload and opcode must agree") {
   TestServer s;
   populate(s);
   uint64_t used = s.store().used();
-  CHECK(s.send(WriteArgs{id, 0}).status == EINVAL);  // nothing to write
-  CHECK(s.send(WriteArgs{id, 0}, std::string(kChunk + 1, 'w')).status == EMSGSIZE);
+  CHECK(s.send(WriteArgs{id, 0, 0}).status == EINVAL);  // nothing to write
+  CHECK(s.send(WriteArgs{id, 0, 0}, std::string(kChunk + 1, 'w')).status == EMSGSIZE);
   CHECK(s.store().used() == used);
-  CHECK(s.send(WriteArgs{id, 0}, std::string(kChunk, 'w')).status == 0);
+  CHECK(s.send(WriteArgs{id, 0, 0}, std::string(kChunk, 'w')).status == 0);
 }
 
 TEST_CASE("server: unknown opcodes and requests carrying a status get EPROTO") {
@@ -227,7 +228,7 @@ TEST_CASE("server: writes are bounded by one chunk and an off_t offset") {
   uint64_t id = populate(s);
   uint64_t used = s.store().used();
   auto write = [&](uint64_t offset, std::string_view data) {
-    return s.send(WriteArgs{id, offset}, data);
+    return s.send(WriteArgs{id, offset, 0}, data);
   };
   CHECK(write(kChunk - 1, "ab").status == EINVAL);
   CHECK(write(~uint64_t{0} - 1, "ab").status == EINVAL);
@@ -254,7 +255,7 @@ TEST_CASE("server: sizes past off_t are refused") {
     CAPTURE(size);
     CHECK(s.send(TruncateArgs{"/d/f", size}).status == EINVAL);
     CHECK(s.send(TruncateDataArgs{id, size}).status == EINVAL);
-    CHECK(s.send(CloseUpdateArgs{"/d/f", id, size, 1}).status == EINVAL);
+    CHECK(s.send(CloseUpdateArgs{"/d/f", id, size, 1, 0}).status == EINVAL);
   }
   CHECK(stat_of(s, "/d/f").size == 0);  // close_update not yet applied; nothing absurd stored
   CHECK(s.send(TruncateArgs{"/d/f", kMaxFileSize}).status == 0);
@@ -308,7 +309,7 @@ TEST_CASE("server: paths must be absolute, normalised, NUL-free and at most PATH
     CHECK(s.send(TruncateArgs{c.path, 0}).status == c.err);
     CHECK(s.send(ChmodArgs{c.path, 0}).status == c.err);
     CHECK(s.send(ReadDirArgs{c.path, "", 4096}).status == c.err);
-    CHECK(s.send(CloseUpdateArgs{c.path, 1, 0, 0}).status == c.err);
+    CHECK(s.send(CloseUpdateArgs{c.path, 1, 0, 0, 0}).status == c.err);
     CHECK(s.send(RenameRemoveArgs{c.path, 1}).status == c.err);
     Attr a;
     a.mode = S_IFREG | 0644;
@@ -338,10 +339,10 @@ TEST_CASE("server: requests for another server's metadata or chunks are refused"
   const uint64_t id = 12345;
   uint64_t here = first_chunk_on(id, 0, nranks);
   uint64_t elsewhere = here + 1;
-  CHECK(s.send(WriteArgs{id, elsewhere * kChunk}, "x").status == EPROTO);
+  CHECK(s.send(WriteArgs{id, elsewhere * kChunk, 0}, "x").status == EPROTO);
   CHECK(s.send(ReadArgs{id, elsewhere * kChunk, 1}).status == EPROTO);
   CHECK(s.store().file_count() == 0);
-  CHECK(s.send(WriteArgs{id, here * kChunk}, "x").status == 0);
+  CHECK(s.send(WriteArgs{id, here * kChunk, 0}, "x").status == 0);
   CHECK(s.send(ReadArgs{id, here * kChunk, 1}).status == 0);
   s.expect_serving();
 }
@@ -519,7 +520,7 @@ TEST_CASE("server: unlink drops the chunks of a file this server made") {
   TestServer s;
   uint64_t id = s.expect_ok(open_args("/w", O_CREAT | O_RDWR)).attr.id;
   s.expect_ok(open_args("/o", O_CREAT | O_RDWR));
-  CHECK(s.expect_ok(WriteArgs{id, 100}, "abc").written == 3);
+  CHECK(s.expect_ok(WriteArgs{id, 100, 0}, "abc").written == 3);
   CHECK(s.store().file_count() == 1);
   auto u = s.expect_ok(UnlinkArgs{"/w"});
   CHECK(u.id == id);
@@ -592,12 +593,66 @@ TEST_CASE("server: symbolic links") {
   auto replaced = s.expect_ok(RenameInsertArgs{"/m", file, 0, ""});
   CHECK(replaced.replaced == 1);
   CHECK(replaced.old_size == 0);
-  // Unlinking a link reports no data.
+  // Unlinking a link reports no data, and nothing to remove elsewhere.
   auto u = s.expect_ok(UnlinkArgs{"/l"});
   CHECK(u.size == 0);
-  CHECK(u.removed_here == 0);
+  CHECK(u.removed_here == 1);
+  CHECK(u.open_for_writing == 0);
   CHECK(s.send(StatArgs{"/l"}).status == ENOENT);
   s.expect_serving();
+}
+
+// Issue 24, item 3: the server that made an id counts the descriptors
+// writing to it; a removal that finds writers makes the id stale, and
+// every data request for a stale id is refused without storing anything.
+TEST_CASE("server: writers are counted, and a stale id is refused") {
+  TestServer s;
+  uint64_t id = s.expect_ok(open_args("/w", O_CREAT | O_RDWR)).attr.id;
+  CHECK(s.expect_ok(WriteArgs{id, 0, 1}, "abc").written == 3);  // a first write counts
+  s.expect_ok(WritersArgs{id, 1});                               // and a second writer
+  s.expect_ok(WritersArgs{id, 0});                               // who closes
+  auto u = s.expect_ok(UnlinkArgs{"/w"});
+  CHECK(u.open_for_writing == 1);
+  CHECK(u.removed_here == 1);
+  CHECK(s.expect_ok(RemoveDataArgs{id, 1}).had_writers == 0);  // forgotten by the unlink
+  CHECK(s.send(WriteArgs{id, 0, 0}, "late").status == ESTALE);
+  CHECK(s.send(WriteArgs{id, 0, 1}, "late").status == ESTALE);
+  CHECK(s.send(ReadArgs{id, 0, 4}).status == ESTALE);
+  CHECK(s.send(TruncateDataArgs{id, 0}).status == ESTALE);
+  CHECK(s.send(FsyncDataArgs{id}).status == ESTALE);
+  CHECK(s.send(WritersArgs{id, 1}).status == ESTALE);
+  CHECK(s.store().file_count() == 0);  // nothing stored for it again
+  // Writers that all closed leave nothing to count: a plain removal.
+  uint64_t quiet = s.expect_ok(open_args("/q", O_CREAT | O_RDWR)).attr.id;
+  CHECK(s.expect_ok(WriteArgs{quiet, 0, 1}, "abc").written == 3);
+  s.expect_ok(CloseUpdateArgs{"/q", quiet, 3, 1, 1});
+  CHECK(s.expect_ok(UnlinkArgs{"/q"}).open_for_writing == 0);
+  CHECK(s.expect_ok(WriteArgs{quiet, 0, 0}, "new").written == 3);  // not stale: counted writers
+  // A descriptor opened before that writes only now is refused: the file
+  // is no longer live where it was made.
+  CHECK(s.send(WritersArgs{quiet, 1}).status == ESTALE);
+  CHECK(s.send(WriteArgs{quiet, 0, 1}, "late").status == ESTALE);
+  s.expect_ok(RemoveDataArgs{quiet, 0});
+  // The count lives with the id's maker: RemoveData reports and forgets it
+  // (a file whose metadata lives elsewhere, after a rename).
+  uint64_t moved = s.expect_ok(open_args("/m", O_CREAT | O_RDWR)).attr.id;
+  s.expect_ok(WritersArgs{moved, 1});
+  CHECK(s.expect_ok(RemoveDataArgs{moved, 0}).had_writers == 1);
+  CHECK(s.expect_ok(RemoveDataArgs{moved, 0}).had_writers == 0);
+  CHECK(s.send(WritersArgs{moved, 2}).status == EPROTO);
+  CHECK(s.send(RemoveDataArgs{moved, 2}).status == EPROTO);
+  s.expect_serving();
+}
+
+TEST_CASE("server: only the id's maker counts its writers") {
+  TestServer s(0, 2);
+  // Ids made by rank 1: chunk 0 lives there.
+  const uint64_t foreign = make_file_id(1, 5);
+  uint64_t k = 0;
+  while (chunk_owner(foreign, k, 2) != 0) ++k;
+  CHECK(s.send(WritersArgs{foreign, 1}).status == EPROTO);
+  CHECK(s.send(WriteArgs{foreign, k * kChunk, 1}, "x").status == EPROTO);
+  CHECK(s.send(WriteArgs{foreign, k * kChunk, 0}, "x").status == 0);
 }
 
 }  // namespace benchfs
