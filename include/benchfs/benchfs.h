@@ -47,10 +47,13 @@
  *
  * Consistency is close-to-open: data and the file size written by a rank are
  * visible to every rank that opens (or stats) the file after the writer
- * called benchfs_close() or benchfs_fsync().  O_APPEND is not atomic across
- * ranks.  Namespace changes (create, mkdir, unlink, rmdir, rename, truncate,
- * chmod) are done by the path's server before the call returns.  See
- * "Consistency model" in README.md.
+ * called benchfs_close() or benchfs_fsync().  O_APPEND writes are atomic
+ * across ranks.  Namespace changes (create, mkdir, unlink, rmdir, rename,
+ * truncate, chmod, symlink) are done by the path's server before the call
+ * returns.  A file removed (unlink, O_TRUNC open, rename onto it) while
+ * another descriptor has it open does not live on as in POSIX: that
+ * descriptor's writes fail with ESTALE and store nothing (reads too, once
+ * the file had a writer).  See "Consistency model" in README.md.
  */
 #ifndef BENCHFS_BENCHFS_H
 #define BENCHFS_BENCHFS_H
@@ -134,15 +137,14 @@ int benchfs_size(void);
  *             storage (a new st_ino) and reclaims the old on every server
  *             before returning: all ranks may open a shared file with
  *             O_TRUNC at once (as IOR does) without erasing each other's
- *             fresh writes.  A rank that had the file open before keeps
- *             writing to the old storage, which is discarded.  With
- *             O_RDONLY, O_TRUNC does not truncate (Linux would).
- *   O_APPEND  each write goes to the end of the file as this fd knows it:
- *             the size the metadata owner has (published by closes and
- *             fsyncs) merged with this fd's own writes.  Not atomic across
- *             ranks, nor across fds of one rank: concurrent appenders may
- *             overwrite each other.  Threads appending through one fd are
- *             serialised.
+ *             fresh writes.  A descriptor that had the file open before is
+ *             stale: its writes fail with ESTALE (see benchfs_unlink).
+ *             With O_RDONLY, O_TRUNC does not truncate (Linux would).
+ *   O_APPEND  each write goes to the end of the file as the metadata owner
+ *             has it (published sizes and earlier appends, from any rank)
+ *             merged with this fd's own unreported writes; the owner hands
+ *             out the range and raises the size in one step, so appends
+ *             from any ranks and fds never overlap.
  *   O_NOFOLLOW  a symbolic link as the last component is ELOOP (links
  *             earlier in the path are followed).  Without it, a link is
  *             opened as its target, and O_CREAT on a dangling link creates
@@ -180,7 +182,8 @@ ssize_t benchfs_read(int fd, void *buf, size_t count);
  * A write that a full server stops part way returns the bytes stored before
  * the first failed chunk (a short count, as write(2) on a full disk); the
  * next write returns -1 and ENOSPC.  Chunks past the failed one may be
- * stored and then count in the size. */
+ * stored and then count in the size.  ESTALE: the file was removed or
+ * replaced since this fd was opened (benchfs_unlink); nothing is stored. */
 ssize_t benchfs_write(int fd, const void *buf, size_t count);
 /* benchfs_read at offset; the fd's offset is neither used nor moved, so
  * threads may pread one fd at once.  A read past the end returns 0. */
@@ -238,9 +241,11 @@ ssize_t benchfs_readlink(const char *path, char *buf, size_t size);
  * replaced it describes the new file.  EBADF, EFAULT. */
 int     benchfs_fstat(int fd, struct stat *st);
 /* Removes the file path and, before returning, its data on every server
- * holding some.  Data written afterwards through an fd opened before the
- * unlink is not reclaimed until the job ends.  A symbolic link is removed
- * itself, not its target.  EISDIR (a directory, or "/"), ENOENT, ENOTDIR. */
+ * holding some.  A descriptor of the file opened before (on any rank) is
+ * stale from then on: its writes fail with ESTALE and store nothing, as
+ * its reads do once the file had a writer (not POSIX, which keeps the file
+ * until the last close).  A symbolic link is removed itself, not its
+ * target.  EISDIR (a directory, or "/"), ENOENT, ENOTDIR. */
 int     benchfs_unlink(const char *path);
 /* Sets the size of file path to length, in place (the file keeps its id):
  * shrinking reclaims the data past length on every server holding some,
