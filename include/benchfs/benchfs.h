@@ -285,10 +285,11 @@ int     benchfs_access(const char *path, int mode);
 int     benchfs_rename(const char *oldpath, const char *newpath);
 /* Capacity and free space summed over all servers, in f_frsize (4096) units;
  * f_bsize is the chunk size, f_namemax NAME_MAX, f_files and f_ffree large
- * (entries are limited by memory only).  Each server counts its backing file
- * system (uring backend; ranks sharing one count it once each) or its
- * BENCHFS_MEMORY_LIMIT, else the machine's RAM less what its memory files
- * hold (memory backend).  path must exist.  Asks every server, so a lost
+ * (entries are limited by memory only).  Each backing store counts once:
+ * a file system (uring backend) once per host however many ranks of the
+ * host keep their files on it, a server's BENCHFS_MEMORY_LIMIT once per
+ * rank, and without a limit (memory backend) a host's RAM once, less what
+ * the memory files of all its ranks hold.  path must exist.  Asks every server, so a lost
  * rank makes it fail (EIO/ETIMEDOUT).  ENOENT, ENOTDIR, EFAULT. */
 int     benchfs_statvfs(const char *path, struct statvfs *buf);
 /* The rank (in the communicator of benchfs_init) whose server stores the

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unordered_map>
 
 #include "client/calls.h"
 #include "common/file_io.h"
@@ -398,12 +399,36 @@ int Client::statfs(FsStats* stats) {
   std::vector<Call> calls;
   if (int err = call_every_server(StatfsArgs{}, &calls)) return err;
   *stats = FsStats{};
+  // Storage that several servers count (StoragePool) is counted once: its
+  // capacity, and its free bytes where they are the pool's (a file system
+  // shared by a host's ranks: the lowest report, the latest use), else its
+  // capacity less every member's own use (a host's RAM).
+  struct Pool {
+    uint64_t capacity = 0;
+    uint64_t free = UINT64_MAX;  // shared usage: the lowest report
+    uint64_t used = 0;           // else: the members' own, summed
+    bool shared_usage = false;
+  };
+  std::unordered_map<uint64_t, Pool> pools;
   for (auto& c : calls) {
     StatfsReply reply;
     if (!decode(c.reply_args, &reply)) return EPROTO;
-    stats->capacity += reply.capacity;
-    stats->free += reply.free;
     stats->entries += reply.entries;
+    uint64_t free = std::min(reply.free, reply.capacity);
+    if (reply.pool == 0) {
+      stats->capacity += reply.capacity;
+      stats->free += free;
+      continue;
+    }
+    Pool& p = pools[reply.pool];
+    p.capacity = std::max(p.capacity, reply.capacity);
+    p.shared_usage = reply.shared_usage != 0;
+    p.free = std::min(p.free, free);
+    p.used += reply.capacity - free;
+  }
+  for (const auto& [key, p] : pools) {
+    stats->capacity += p.capacity;
+    stats->free += p.shared_usage ? p.free : p.capacity - std::min(p.used, p.capacity);
   }
   return 0;
 }

@@ -204,7 +204,11 @@ struct StatfsReply {
   uint64_t capacity = 0;
   uint64_t free = 0;
   uint64_t entries = 0;  // metadata entries this server holds
-  static void fields(auto& m, auto&& f) { f(m.capacity, m.free, m.entries); }
+  uint64_t pool = 0;           // StoragePool::key: servers counting the same storage
+  uint8_t shared_usage = 0;    // StoragePool::shared_usage
+  static void fields(auto& m, auto&& f) {
+    f(m.capacity, m.free, m.entries, m.pool, m.shared_usage);
+  }
 };
 
 // Rename, first step, at the new path's owner: inserts attr under path,

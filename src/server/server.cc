@@ -350,6 +350,9 @@ void Server::handle_statfs(ServerOp* op, const StatfsArgs&) {
   StatfsReply r;
   if (int err = store_->capacity(&r.capacity, &r.free)) return reply(op, err);
   r.entries = table_.size();
+  StoragePool pool = store_->storage_pool();
+  r.pool = pool.key;
+  r.shared_usage = pool.shared_usage ? 1 : 0;
   reply(op, r);
 }
 

@@ -242,7 +242,7 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(ReadDirReply{1}) == Encoder().u8(1).take());
   CHECK(encode(ReadDirEntry{1, 2, "n"}) == Encoder().u32(1).u64(2).str("n").take());
   CHECK(encode(StatfsArgs{}).empty());
-  CHECK(encode(StatfsReply{1, 2, 3}) == u64s({1, 2, 3}));
+  CHECK(encode(StatfsReply{1, 2, 3, 4, 1}) == u64s({1, 2, 3, 4}) + Encoder().u8(1).take());
   CHECK(encode(RenameInsertArgs{"/p", a, 9, "t"}) ==
         p + at + u64s({9}) + Encoder().str("t").take());
   CHECK(encode(RenameInsertReply{1, 2, 3, 1}) ==
