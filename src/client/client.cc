@@ -86,11 +86,11 @@ int Client::open_entry(const std::string& path, int flags, mode_t mode, OpenFile
 
 int Client::report_written(OpenFile& f, bool closing) {
   if (!f.wrote.load()) return 0;
-  // A writer (see kWriters) is counted off at its close, by the metadata
-  // owner if it made the id, else by the server that did.
-  // An fd holding direct extents asks the server that made the id itself:
-  // ESTALE there means the file was removed while this fd could copy into
-  // its extents, bytes nobody else frees.
+  // A writer (see kWriters) is counted off at its close: in the size report
+  // if the metadata owner made the id, else by the server that did.  An fd
+  // holding direct extents asks that server itself: ESTALE there means the
+  // file was removed while this fd could copy into its extents, bytes
+  // nobody else frees.
   bool counted = closing && f.counted_writer.load();
   int creator = chunk_owner(f.id, 0, nranks_);
   bool ask_creator = counted && (creator != metadata_owner_of(f.path) || f.direct.any());
@@ -329,9 +329,7 @@ int Client::unlink_entry(const std::string& path) {
   // Chunk 0's server (the metadata owner) removed its chunks itself (a
   // link has none).
   uint64_t chunks = chunk_count(removed.size, config_.chunk_size);
-  bool had_writers = false;
-  return chunks > 1 ? remove_chunks(RemoveDataArgs{removed.id, 0}, 1, chunks - 1, &had_writers)
-                    : 0;
+  return chunks > 1 ? call_chunk_range(RemoveDataArgs{removed.id, 0}, 1, chunks - 1) : 0;
 }
 
 int Client::truncate(const std::string& path, uint64_t length, OpenFile* open_file) {
