@@ -16,6 +16,9 @@
  *                 a relative path
  *   ENAMETOOLONG  a path of PATH_MAX bytes or more, a component over NAME_MAX
  *   ENOENT / ENOTDIR  a missing or empty path / a path leading through a file
+ *   ELOOP         more than 40 symbolic links in one path (or a loop)
+ *   ESTALE        an fd of a file removed or replaced since it was opened
+ *                 (benchfs_unlink)
  *   EIO / ETIMEDOUT   the server holding the data died / did not answer
  *                 within BENCHFS_RPC_TIMEOUT
  *   ENOSPC        a server's storage is full (a write that stored a prefix
@@ -171,7 +174,8 @@ int     benchfs_close(int fd);
  * past it; holes read as zeros.  A read reaching past the size this fd
  * knows asks the metadata owner for the current size before it reports end
  * of file.  EBADF (fd not open for reading), EISDIR (a directory's fd),
- * EINVAL, EFAULT, EIO/ETIMEDOUT. */
+ * EINVAL, EFAULT, EIO/ETIMEDOUT, ESTALE (the file was removed or replaced
+ * while it had a writer, see benchfs_unlink). */
 ssize_t benchfs_read(int fd, void *buf, size_t count);
 /* Writes count bytes at the fd's offset (with O_APPEND at the end, see
  * benchfs_open) and advances the offset.  The bytes are on their servers
