@@ -16,6 +16,9 @@
  *                 a relative path
  *   ENAMETOOLONG  a path of PATH_MAX bytes or more, a component over NAME_MAX
  *   ENOENT / ENOTDIR  a missing or empty path / a path leading through a file
+ *   ELOOP         more than 40 symbolic links in one path (or a loop)
+ *   ESTALE        an fd of a file removed or replaced since it was opened
+ *                 (benchfs_unlink)
  *   EIO / ETIMEDOUT   the server holding the data died / did not answer
  *                 within BENCHFS_RPC_TIMEOUT
  *   ENOSPC        a server's storage is full (a write that stored a prefix
@@ -42,13 +45,21 @@
  * A path under the mount prefix (BENCHFS_MOUNT, default "/benchfs") is the
  * BenchFS path without it: "/benchfs/a" is "/a", as the preload library
  * (docs/preload.md) names it.
+ * Symbolic links (benchfs_symlink) are followed anywhere in a path, and as
+ * its last component by every call that follows one in POSIX (open without
+ * O_NOFOLLOW, stat, truncate, chmod, access, statvfs, opendir); lstat,
+ * readlink, unlink, rename, mkdir, rmdir and symlink act on the link.
+ * ELOOP after 40 links in one resolution.  Hard links are not supported.
  *
  * Consistency is close-to-open: data and the file size written by a rank are
  * visible to every rank that opens (or stats) the file after the writer
- * called benchfs_close() or benchfs_fsync().  O_APPEND is not atomic across
- * ranks.  Namespace changes (create, mkdir, unlink, rmdir, rename, truncate,
- * chmod) are done by the path's server before the call returns.  See
- * "Consistency model" in README.md.
+ * called benchfs_close() or benchfs_fsync().  O_APPEND writes are atomic
+ * across ranks.  Namespace changes (create, mkdir, unlink, rmdir, rename,
+ * truncate, chmod, symlink) are done by the path's server before the call
+ * returns.  A file removed (unlink, O_TRUNC open, rename onto it) while
+ * another descriptor has it open does not live on as in POSIX: that
+ * descriptor's writes fail with ESTALE and store nothing (reads too, once
+ * the file had a writer).  See "Consistency model" in README.md.
  */
 #ifndef BENCHFS_BENCHFS_H
 #define BENCHFS_BENCHFS_H
@@ -131,8 +142,8 @@ int benchfs_size(void);
 
 /* Opens path and returns a BenchFS fd, or -1 and errno.
  * flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
- * O_DIRECTORY, O_SYNC/O_DSYNC (O_CLOEXEC, O_NONBLOCK, O_DIRECT, O_NOATIME,
- * O_NOCTTY, O_NOFOLLOW, O_LARGEFILE are accepted and ignored; others, and
+ * O_DIRECTORY, O_NOFOLLOW, O_SYNC/O_DSYNC (O_CLOEXEC, O_NONBLOCK, O_DIRECT,
+ * O_NOATIME, O_NOCTTY, O_LARGEFILE are accepted and ignored; others, and
  * access mode 3, are EINVAL).  With O_CREAT, a third argument mode_t gives
  * the permission bits, masked with the umask the process had at
  * benchfs_init; the new file belongs to the caller's effective uid and gid.
@@ -140,15 +151,18 @@ int benchfs_size(void);
  *             storage (a new st_ino) and reclaims the old on every server
  *             before returning: all ranks may open a shared file with
  *             O_TRUNC at once (as IOR does) without erasing each other's
- *             fresh writes.  A rank that had the file open before keeps
- *             writing to the old storage, which is discarded.  With
- *             O_RDONLY, O_TRUNC does not truncate (Linux would).
- *   O_APPEND  each write goes to the end of the file as this fd knows it:
- *             the size the metadata owner has (published by closes and
- *             fsyncs) merged with this fd's own writes.  Not atomic across
- *             ranks, nor across fds of one rank: concurrent appenders may
- *             overwrite each other.  Threads appending through one fd are
- *             serialised.
+ *             fresh writes.  A descriptor that had the file open before is
+ *             stale: its writes fail with ESTALE (see benchfs_unlink).
+ *             With O_RDONLY, O_TRUNC does not truncate (Linux would).
+ *   O_APPEND  each write goes to the end of the file as the metadata owner
+ *             has it (published sizes and earlier appends, from any rank)
+ *             merged with this fd's own unreported writes; the owner hands
+ *             out the range and raises the size in one step, so appends
+ *             from any ranks and fds never overlap.
+ *   O_NOFOLLOW  a symbolic link as the last component is ELOOP (links
+ *             earlier in the path are followed).  Without it, a link is
+ *             opened as its target, and O_CREAT on a dangling link creates
+ *             the target; O_CREAT|O_EXCL on any link is EEXIST.
  *   O_SYNC, O_DSYNC  every write is followed by benchfs_fsync.
  * A directory may be opened read-only (for fstat; list it with
  * benchfs_opendir).  As Linux: O_CREAT|O_DIRECTORY is EINVAL; a directory
@@ -171,7 +185,8 @@ int     benchfs_close(int fd);
  * past it; holes read as zeros.  A read reaching past the size this fd
  * knows asks the metadata owner for the current size before it reports end
  * of file.  EBADF (fd not open for reading), EISDIR (a directory's fd),
- * EINVAL, EFAULT, EIO/ETIMEDOUT. */
+ * EINVAL, EFAULT, EIO/ETIMEDOUT, ESTALE (the file was removed or replaced
+ * while it had a writer, see benchfs_unlink). */
 ssize_t benchfs_read(int fd, void *buf, size_t count);
 /* Writes count bytes at the fd's offset (with O_APPEND at the end, see
  * benchfs_open) and advances the offset.  The bytes are on their servers
@@ -182,7 +197,8 @@ ssize_t benchfs_read(int fd, void *buf, size_t count);
  * A write that a full server stops part way returns the bytes stored before
  * the first failed chunk (a short count, as write(2) on a full disk); the
  * next write returns -1 and ENOSPC.  Chunks past the failed one may be
- * stored and then count in the size. */
+ * stored and then count in the size.  ESTALE: the file was removed or
+ * replaced since this fd was opened (benchfs_unlink); nothing is stored. */
 ssize_t benchfs_write(int fd, const void *buf, size_t count);
 /* benchfs_read at offset; the fd's offset is neither used nor moved, so
  * threads may pread one fd at once.  A read past the end returns 0. */
@@ -219,17 +235,37 @@ int     benchfs_fcntl(int fd, int cmd, ...);
  * when a writer's close or fsync publishes, at truncate and at an O_TRUNC
  * open, st_ctim also at chmod; a directory's times do not change when
  * entries come and go.  st_size is what closes and fsyncs published (or a
- * truncate set).  ENOENT, ENOTDIR, EFAULT (st NULL). */
+ * truncate set).  ENOENT, ENOTDIR, ELOOP, EFAULT (st NULL). */
 int     benchfs_stat(const char *path, struct stat *st);
+/* benchfs_stat, except that a symbolic link as the last component is
+ * described itself: S_IFLNK | 0777, st_size the length of its target,
+ * st_blocks 0, st_nlink 1.  ENOENT, ENOTDIR, ELOOP, EFAULT. */
+int     benchfs_lstat(const char *path, struct stat *st);
+/* Creates the symbolic link linkpath holding target, stored as given and
+ * resolved only when the link is followed: an absolute target is a path
+ * in the BenchFS namespace (never outside it: "/etc" names BenchFS's
+ * "/etc"), a relative one is read from the link's directory, ".."
+ * lexically.  The link belongs to the caller's effective uid and gid.
+ * EEXIST (linkpath exists, a dangling link included), ENOENT (a missing
+ * parent, or an empty target), ENOTDIR, ENAMETOOLONG (target of PATH_MAX
+ * bytes or more), EFAULT (target NULL). */
+int     benchfs_symlink(const char *target, const char *linkpath);
+/* Copies the target of the symbolic link path into buf, truncated to size
+ * bytes, without a terminating NUL (as readlink(2)), and returns the bytes
+ * copied.  EINVAL (path is not a link, or size 0), ENOENT, ENOTDIR, ELOOP,
+ * EFAULT (buf NULL). */
+ssize_t benchfs_readlink(const char *path, char *buf, size_t size);
 /* benchfs_stat of the file open as fd, with the size raised to cover this
  * fd's own writes.  The file is looked up by the path it was opened with:
  * after it was unlinked or renamed the call fails with ENOENT, after it was
  * replaced it describes the new file.  EBADF, EFAULT. */
 int     benchfs_fstat(int fd, struct stat *st);
 /* Removes the file path and, before returning, its data on every server
- * holding some.  Data written afterwards through an fd opened before the
- * unlink is not reclaimed until the job ends.  EISDIR (a directory, or
- * "/"), ENOENT, ENOTDIR. */
+ * holding some.  A descriptor of the file opened before (on any rank) is
+ * stale from then on: its writes fail with ESTALE and store nothing, as
+ * its reads do once the file had a writer (not POSIX, which keeps the file
+ * until the last close).  A symbolic link is removed itself, not its
+ * target.  EISDIR (a directory, or "/"), ENOENT, ENOTDIR. */
 int     benchfs_unlink(const char *path);
 /* Sets the size of file path to length, in place (the file keeps its id):
  * shrinking reclaims the data past length on every server holding some,
@@ -262,7 +298,8 @@ int     benchfs_futimens(int fd, const struct timespec times[2]);
  * X_OK on a directory or on a file with any x bit.  0, or -1 and errno:
  * EACCES (not permitted), EINVAL (another bit in mode), ENOENT, ENOTDIR. */
 int     benchfs_access(const char *path, int mode);
-/* Moves a file or an empty directory.  A file keeps its id, so its data
+/* Moves a file, a symbolic link (itself, not its target) or an empty
+ * directory; a target that is a link is replaced itself.  A file keeps its id, so its data
  * stays where it is.  An existing target file is replaced (its data
  * reclaimed); an existing empty target directory is replaced by a
  * directory.  The new name is inserted at its server, then the old one
@@ -278,10 +315,11 @@ int     benchfs_access(const char *path, int mode);
 int     benchfs_rename(const char *oldpath, const char *newpath);
 /* Capacity and free space summed over all servers, in f_frsize (4096) units;
  * f_bsize is the chunk size, f_namemax NAME_MAX, f_files and f_ffree large
- * (entries are limited by memory only).  Each server counts its backing file
- * system (uring backend; ranks sharing one count it once each) or its
- * BENCHFS_MEMORY_LIMIT, else the machine's RAM less what its memory files
- * hold (memory backend).  path must exist.  Asks every server, so a lost
+ * (entries are limited by memory only).  Each backing store counts once:
+ * a file system (uring backend) once per host however many ranks of the
+ * host keep their files on it, a server's BENCHFS_MEMORY_LIMIT once per
+ * rank, and without a limit (memory backend) a host's RAM once, less what
+ * the memory files of all its ranks hold.  path must exist.  Asks every server, so a lost
  * rank makes it fail (EIO/ETIMEDOUT).  ENOENT, ENOTDIR, EFAULT. */
 int     benchfs_statvfs(const char *path, struct statvfs *buf);
 /* The rank (in the communicator of benchfs_init) whose server stores the
@@ -297,6 +335,11 @@ int     benchfs_statvfs(const char *path, struct statvfs *buf);
  * -1 and errno: EBADF fd not open; EISDIR fd is a directory; EINVAL offset < 0;
  * ENODEV not running. */
 int     benchfs_chunk_rank(int fd, off_t offset);
+
+/* There is no benchfs_link: hard links are not supported (a file's
+ * metadata lives at its path's hash, so a file has one path).  Where a
+ * program's link(2) reaches BenchFS, the answer is EPERM, as Linux gives
+ * for a file system that has no hard links. */
 
 /* --- Directories -------------------------------------------------------- */
 
@@ -325,7 +368,7 @@ benchfs_dir   *benchfs_opendir(const char *path);
 /* The next entry: "." and ".." first, then the entries server by server
  * (no useful order; sort if you need one), fetched 64 KiB at a time, so a
  * listing is never held whole.  d_ino is the file id (as st_ino), d_type
- * DT_DIR or DT_REG.  Every entry that exists for the whole listing appears
+ * DT_DIR, DT_REG or DT_LNK.  Every entry that exists for the whole listing appears
  * exactly once; entries created or removed meanwhile may or may not.  Set
  * errno to 0 first to tell the end (NULL, errno unchanged) from an error
  * (NULL and errno: EIO/ETIMEDOUT for a lost server, EBADF for a NULL

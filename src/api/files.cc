@@ -21,9 +21,9 @@ namespace {
 
 // Flags we accept and ignore: they change nothing for BenchFS.
 constexpr int kIgnoredFlags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_LARGEFILE | O_DIRECT |
-                              O_NOATIME | O_NOFOLLOW;
+                              O_NOATIME;
 constexpr int kSupportedFlags = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY |
-                                O_SYNC | O_DSYNC | kIgnoredFlags;
+                                O_SYNC | O_DSYNC | O_NOFOLLOW | kIgnoredFlags;
 
 // Sets errno from err and returns -1, or returns value when err is 0.
 template <typename T>
@@ -118,9 +118,10 @@ enum class Slash {
   kEntryPoint,   // the entry point handles it itself (mkdir, open with O_CREAT)
 };
 
-// Runs fn(normalised path, dir_only) for a path argument: parse_path, the
-// trailing-slash rule, and ENOENT refined to ENOTDIR when the path leads
-// through a file.  Every entry point taking one path goes through here.
+// Runs fn(normalised path, dir_only) for a path argument: parse_path and
+// the trailing-slash rule.  Every entry point taking one path goes through
+// here.  The Client resolves symbolic links, and refines ENOENT to ENOTDIR
+// when the path leads through a file.
 template <typename Fn>
 int path_op(Instance& inst, const char* path, Slash slash, Fn fn) {
   std::string p;
@@ -128,9 +129,7 @@ int path_op(Instance& inst, const char* path, Slash slash, Fn fn) {
   if (int e = parse_path(inst, path, &p, &dir_only)) return e;
   if (dir_only && slash == Slash::kNamesDir)
     if (int e = check_dir_only(inst, p)) return e;
-  int err = fn(p, dir_only);
-  if (err == ENOENT) err = inst.client->why_missing(p);
-  return err;
+  return fn(p, dir_only);
 }
 
 // The same under the instance: ENODEV when BenchFS is not running.
@@ -357,6 +356,52 @@ extern "C" int benchfs_stat(const char* path, struct stat* st) {
   return result(err, 0);
 }
 
+extern "C" int benchfs_lstat(const char* path, struct stat* st) {
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
+    if (!st) return EFAULT;
+    Attr a;
+    if (int e = inst.client->lstat(p, &a)) return e;
+    attr_to_stat(a, inst.config.chunk_size, st);
+    return 0;
+  });
+  return result(err, 0);
+}
+
+extern "C" int benchfs_symlink(const char* target, const char* linkpath) {
+  int err = with_instance([&](Instance& inst) {
+    // The target is stored as given, checked only as symlink(2) does.
+    if (!target) return EFAULT;
+    size_t len = std::strlen(target);
+    if (len == 0) return ENOENT;
+    if (len >= PATH_MAX) return ENAMETOOLONG;
+    return path_op(inst, linkpath, Slash::kEntryPoint, [&](const std::string& p, bool dir_only) {
+      // "/new/" names a directory, which a link is not (Linux: ENOENT, or
+      // EEXIST for an existing path).
+      if (dir_only) {
+        Attr a;
+        return inst.client->lstat(p, &a) == 0 ? EEXIST : ENOENT;
+      }
+      return inst.client->symlink(target, p);
+    });
+  });
+  return result(err, 0);
+}
+
+extern "C" ssize_t benchfs_readlink(const char* path, char* buf, size_t size) {
+  size_t copied = 0;
+  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
+    if (size == 0) return EINVAL;  // as Linux, before the lookup
+    if (!buf) return EFAULT;
+    std::string target;
+    if (int e = inst.client->readlink(p, &target)) return e;
+    // As readlink(2): truncated to size, no terminating NUL.
+    copied = std::min(size, target.size());
+    std::memcpy(buf, target.data(), copied);
+    return 0;
+  });
+  return result<ssize_t>(err, static_cast<ssize_t>(copied));
+}
+
 extern "C" int benchfs_fstat(int fd, struct stat* st) {
   int err = with_instance([&](Instance& inst) {
     auto f = lookup(inst, fd);
@@ -458,14 +503,7 @@ extern "C" int benchfs_rename(const char* oldpath, const char* newpath) {
     // that way is ENOTDIR (Linux checks the source only).
     if (from_dir || to_dir)
       if (int e = check_dir_only(inst, from)) return e;
-    int e = inst.client->rename(from, to);
-    if (e == ENOENT) {
-      // Missing: the source, or the target's parent.
-      Attr a;
-      int s = inst.client->stat(from, &a);
-      e = inst.client->why_missing(s == ENOENT ? from : to);
-    }
-    return e;
+    return inst.client->rename(from, to);
   });
   return result(err, 0);
 }
@@ -527,7 +565,10 @@ extern "C" struct dirent* benchfs_readdir(benchfs_dir* dir) {
     struct dirent& d = dir->entry;
     std::memset(&d, 0, sizeof d);
     d.d_ino = e.id;
-    d.d_type = S_ISDIR(e.mode) ? DT_DIR : S_ISREG(e.mode) ? DT_REG : DT_UNKNOWN;
+    d.d_type = S_ISDIR(e.mode)   ? DT_DIR
+               : S_ISREG(e.mode) ? DT_REG
+               : S_ISLNK(e.mode) ? DT_LNK
+                                 : DT_UNKNOWN;
     d.d_reclen = sizeof d;
     std::snprintf(d.d_name, sizeof d.d_name, "%s", e.name.c_str());
     out = &d;

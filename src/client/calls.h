@@ -63,12 +63,18 @@ int Client::call_every_server(const Args& args, std::vector<Call>* calls) {
 }
 
 template <class Args>
-int Client::call_chunk_range(const Args& args, uint64_t first, uint64_t last) {
-  if (last < first) return 0;
+std::vector<Call> Client::chunk_range_calls(const Args& args, uint64_t first, uint64_t last) const {
+  if (last < first) return {};
   // Consecutive chunks sit on consecutive servers: N chunks cover them all.
   uint64_t servers = std::min<uint64_t>(last - first + 1, static_cast<uint64_t>(nranks_));
   std::vector<Call> calls(servers, call_to(0, args));
   for (uint64_t k = 0; k < servers; ++k) calls[k].target = chunk_owner(args.id, first + k, nranks_);
+  return calls;
+}
+
+template <class Args>
+int Client::call_chunk_range(const Args& args, uint64_t first, uint64_t last) {
+  std::vector<Call> calls = chunk_range_calls(args, first, last);
   return run(calls.data(), calls.size());
 }
 
@@ -77,6 +83,30 @@ int Client::call_chunk_servers(const Args& args, uint64_t size) {
   uint64_t chunks = chunk_count(size, config_.chunk_size);
   if (chunks == 0) return 0;
   return call_chunk_range(args, 0, chunks - 1);
+}
+
+template <typename Op>
+int Client::resolve(const std::string& path, bool follow_last, Op&& op) {
+  std::string p = path;
+  for (int links = 0;;) {
+    std::string target;
+    int err = op(static_cast<const std::string&>(p), &target);
+    std::string next;
+    if (err == ENOENT) {
+      if (int e = through_link(p, &next)) return e;
+    } else if (err == ELOOP && follow_last) {
+      Attr a;
+      if (target.empty()) {
+        if (int e = lookup(p, &a, &target)) return e;
+      }
+      if (target.empty()) next = p;  // no longer a link: run op again
+      else if (int e = follow_link(p, p, target, &next)) return e;
+    } else {
+      return err;
+    }
+    if (++links > kMaxSymlinks) return ELOOP;
+    p = std::move(next);
+  }
 }
 
 // ESTALE from the server: the parent's id is fenced.  Either that directory

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unordered_map>
 
 #include "client/calls.h"
 #include "common/file_io.h"
@@ -45,14 +46,15 @@ int Client::run(Call* calls, size_t n) {
   return 0;
 }
 
-int Client::stat(const std::string& path, Attr* attr) {
-  StatReply reply;
-  if (int err = call_metadata(StatArgs{path}, &reply)) return err;
-  *attr = reply.attr;
-  return 0;
+int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file) {
+  return resolve(path, !(flags & O_NOFOLLOW), [&](const std::string& p, std::string*) {
+    return open_entry(p, flags, mode, file);
+  });
 }
 
-int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file) {
+// A link as the last component is ELOOP from the owner, which then neither
+// creates nor truncates anything.
+int Client::open_entry(const std::string& path, int flags, mode_t mode, OpenFile* file) {
   if ((flags & O_CREAT) && path == "/") return EISDIR;
   // O_DIRECTORY must not truncate a regular file it then refuses: the
   // owner never sees O_TRUNC, the type is checked on the reply.
@@ -68,8 +70,7 @@ int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file
   const Attr& a = reply.attr;
   if (reply.truncated_from > 0) {
     // O_TRUNC: the file has a new id; the old id's chunks go everywhere.
-    if (int err = call_chunk_servers(RemoveDataArgs{reply.old_id}, reply.truncated_from))
-      return err;
+    if (int err = remove_data(reply.old_id, reply.truncated_from)) return err;
   }
   if ((flags & O_DIRECTORY) && !a.is_dir()) return ENOTDIR;
   // As Linux: O_CREAT or O_TRUNC (which asks for write access) on an
@@ -83,20 +84,63 @@ int Client::open(const std::string& path, int flags, mode_t mode, OpenFile* file
   return 0;
 }
 
-int Client::report_written(OpenFile& f) {
+int Client::report_written(OpenFile& f, bool closing) {
   if (!f.wrote.load()) return 0;
-  int err = call_metadata(CloseUpdateArgs{f.path, f.id, f.written_end.load(), 1});
+  // A writer (see kWriters) is counted off at its close: in the size report
+  // if the metadata owner made the id, else by the server that did.  An fd
+  // holding direct extents asks that server itself: ESTALE there means the
+  // file was removed while this fd could copy into its extents, bytes
+  // nobody else frees.
+  bool counted = closing && f.counted_writer.load();
+  int creator = chunk_owner(f.id, 0, nranks_);
+  bool ask_creator = counted && (creator != metadata_owner_of(f.path) || f.direct.any());
+  int err = call_metadata(CloseUpdateArgs{f.path, f.id, f.written_end.load(), 1,
+                                          static_cast<uint8_t>(counted && !ask_creator)});
+  if (ask_creator) {
+    Call c = call_to(creator, WritersArgs{f.id, 0});
+    run_one(c);  // a count left too high costs messages only (see kWriters)
+    if (c.status == ESTALE) direct_io_.discard(f.direct);
+  }
   if (err == ESTALE) return 0;  // unlinked or replaced while open: nothing to record
   return err;
 }
 
-int Client::close(OpenFile& f) { return report_written(f); }
+int Client::close(OpenFile& f) { return report_written(f, true); }
+
+int Client::remove_data(uint64_t id, uint64_t size) {
+  // Chunk 0's server (which made the id) is asked even for an empty file:
+  // it counts the file's writers.
+  uint64_t chunks = std::max<uint64_t>(chunk_count(size, config_.chunk_size), 1);
+  bool had_writers = false;
+  int err = remove_chunks(RemoveDataArgs{id, 0}, 0, chunks - 1, &had_writers);
+  if (err || !had_writers) return err;
+  return make_stale(id);
+}
+
+int Client::remove_chunks(const RemoveDataArgs& args, uint64_t first, uint64_t last,
+                          bool* had_writers) {
+  std::vector<Call> calls = chunk_range_calls(args, first, last);
+  int err = run(calls.data(), calls.size());
+  for (const Call& c : calls) {
+    RemoveDataReply r;
+    if (reply_of(c, &r) == 0 && r.had_writers) *had_writers = true;
+  }
+  return err;
+}
+
+int Client::make_stale(uint64_t id) {
+  // A descriptor that wrote before may write to any chunk: every server
+  // removes what it holds of the id and refuses the id from now on
+  // (ESTALE), not only those holding chunks below the size.
+  std::vector<Call> calls;
+  return call_every_server(RemoveDataArgs{id, 1}, &calls);
+}
 
 int Client::fsync(OpenFile& f) {
   uint64_t size = 0;
   if (int err = file_size(f, &size)) return err;
   if (int err = call_chunk_servers(FsyncDataArgs{f.id}, size)) return err;
-  return report_written(f);
+  return report_written(f, false);
 }
 
 int Client::append_offset(OpenFile& f, size_t len, uint64_t* offset) {
@@ -115,7 +159,7 @@ int Client::append_offset(OpenFile& f, size_t len, uint64_t* offset) {
 
 int Client::file_size(OpenFile& f, uint64_t* size) {
   Attr a;
-  int err = stat(f.path, &a);
+  int err = lookup(f.path, &a);
   if (err) return err;
   uint64_t s = std::max(a.size, f.written_end.load());
   raise_to(f.known_size, s);
@@ -124,7 +168,7 @@ int Client::file_size(OpenFile& f, uint64_t* size) {
 }
 
 int Client::fstat(OpenFile& f, Attr* attr) {
-  int err = stat(f.path, attr);
+  int err = lookup(f.path, attr);
   if (err) return err;
   attr->size = std::max(attr->size, f.written_end.load());
   return 0;
@@ -140,7 +184,37 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
   std::vector<size_t> call_of(pieces.size(), SIZE_MAX);
   std::vector<Call> calls;
   calls.reserve(pieces.size());
+  // The fd's first write makes it a writer, counted by the server that made
+  // the id (kWriters), before any of its bytes is stored: a removal that
+  // finds no writer makes no server refuse the id, and that server refuses
+  // a writer of an id it no longer has.  The registration rides on the
+  // piece going to that server if there is one (a small file's whole
+  // write: no extra message), sent ahead; else it is a request of its own.
+  size_t ahead = SIZE_MAX;  // that piece, written with the registration
+  if (!f.counted_writer.exchange(true)) {
+    const int creator = chunk_owner(f.id, 0, nranks_);
+    for (size_t i = 0; i < pieces.size() && ahead == SIZE_MAX; ++i)
+      if (chunk_owner(f.id, pieces[i].index, nranks_) == creator) ahead = i;
+    Call c = call_to(creator, WritersArgs{f.id, 1});
+    if (ahead != SIZE_MAX) {
+      const ChunkPiece& p = pieces[ahead];
+      c = call_to(creator, WriteArgs{f.id, p.file_offset, 1});
+      c.send_data = data + p.buffer_offset;
+      c.send_len = p.length;
+    }
+    run_one(c);
+    if (c.status) {
+      f.counted_writer = false;  // the next write tries again
+      if (c.status == ESTALE || ahead == SIZE_MAX) return stale_write(f, c.status);
+    }
+    if (ahead != SIZE_MAX) {
+      call_of[ahead] = calls.size();
+      calls.push_back(std::move(c));
+    }
+  }
+  size_t sent_ahead = calls.size();
   for (size_t i = 0; i < pieces.size(); ++i) {
+    if (i == ahead) continue;
     const ChunkPiece& p = pieces[i];
     int owner = chunk_owner(f.id, p.index, nranks_);
     int fd;
@@ -151,11 +225,11 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
       continue;
     }
     call_of[i] = calls.size();
-    Call& c = calls.emplace_back(call_to(owner, WriteArgs{f.id, p.file_offset}));
+    Call& c = calls.emplace_back(call_to(owner, WriteArgs{f.id, p.file_offset, 0}));
     c.send_data = data + p.buffer_offset;
     c.send_len = p.length;
   }
-  run(calls.data(), calls.size());
+  run(calls.data() + sent_ahead, calls.size() - sent_ahead);
   // Servers fail independently (one full, the others not): the caller gets
   // the prefix that is stored, a short count, as a full local disk gives.
   // The size covers every stored byte, also past the prefix, so that unlink
@@ -187,12 +261,24 @@ int Client::pwrite(OpenFile& f, const void* buf, size_t len, uint64_t offset, si
   // A server that stored less without an error (never expected) is still a
   // short write, whose cause the caller cannot tell: EIO.
   if (*done < len && !first_err) first_err = EIO;
+  if (first_err == ESTALE) {
+    *done = 0;
+    return stale_write(f, ESTALE);
+  }
   if (stored_end > 0) {
     raise_to(f.written_end, stored_end);
     raise_to(f.known_size, stored_end);
     f.wrote = true;
   }
   return first_err;
+}
+
+int Client::stale_write(OpenFile& f, int err) {
+  // The file was removed or replaced while open here (kRemoveData): what
+  // this fd copied into the file's extents itself is freed, since no
+  // server frees it again.
+  if (err == ESTALE) direct_io_.discard(f.direct);
+  return err;
 }
 
 int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* done) {
@@ -231,16 +317,32 @@ int Client::pread(OpenFile& f, void* buf, size_t len, uint64_t offset, size_t* d
 }
 
 int Client::unlink(const std::string& path) {
-  UnlinkReply removed;
-  if (int err = call_metadata(UnlinkArgs{path}, &removed)) return err;
-  if (!removed.removed_here) return call_chunk_servers(RemoveDataArgs{removed.id}, removed.size);
-  // Chunk 0's server (the metadata owner) removed its chunks itself.
-  uint64_t chunks = chunk_count(removed.size, config_.chunk_size);
-  return chunks > 1 ? call_chunk_range(RemoveDataArgs{removed.id}, 1, chunks - 1) : 0;
+  return resolve(path, false, [&](const std::string& p, std::string*) { return unlink_entry(p); });
 }
 
-int Client::truncate(const std::string& path, uint64_t length,
+// A link is removed itself (it has no data).
+int Client::unlink_entry(const std::string& path) {
+  UnlinkReply removed;
+  if (int err = call_metadata(UnlinkArgs{path}, &removed)) return err;
+  if (removed.open_for_writing) return make_stale(removed.id);
+  if (!removed.removed_here) return remove_data(removed.id, removed.size);
+  // Chunk 0's server (the metadata owner) removed its chunks itself (a
+  // link has none).
+  uint64_t chunks = chunk_count(removed.size, config_.chunk_size);
+  return chunks > 1 ? call_chunk_range(RemoveDataArgs{removed.id, 0}, 1, chunks - 1) : 0;
+}
+
+int Client::truncate(const std::string& path, uint64_t length, bool by_fd,
                      const std::vector<std::shared_ptr<OpenFile>>& open_files) {
+  // An fd's path is resolved already.
+  if (by_fd) return truncate_entry(path, length, open_files);
+  return resolve(path, true, [&](const std::string& p, std::string*) {
+    return truncate_entry(p, length, open_files);
+  });
+}
+
+int Client::truncate_entry(const std::string& path, uint64_t length,
+                           const std::vector<std::shared_ptr<OpenFile>>& open_files) {
   TruncateReply cut;
   if (int err = call_metadata(TruncateArgs{path, length}, &cut)) return err;
   uint64_t old_size = cut.old_size;
@@ -262,10 +364,16 @@ int Client::truncate(const std::string& path, uint64_t length,
 }
 
 int Client::chmod(const std::string& path, mode_t mode) {
-  return call_metadata(ChmodArgs{path, static_cast<uint32_t>(mode & 07777)});
+  return resolve(path, true, [&](const std::string& p, std::string*) {
+    return call_metadata(ChmodArgs{p, static_cast<uint32_t>(mode & 07777)});
+  });
 }
 
 int Client::utimens(const std::string& path, const struct timespec* times) {
+  return resolve(path, true, [&](const std::string& p, std::string*) { return utimens_entry(p, times); });
+}
+
+int Client::utimens_entry(const std::string& path, const struct timespec* times) {
   UtimensArgs args{path, UtimensArgs::kTimeNow, UtimensArgs::kTimeNow};
   if (times) {
     auto field = [](const struct timespec& t, int64_t* ns) {
@@ -318,12 +426,36 @@ int Client::statfs(FsStats* stats) {
   std::vector<Call> calls;
   if (int err = call_every_server(StatfsArgs{}, &calls)) return err;
   *stats = FsStats{};
+  // Storage that several servers count (StoragePool) is counted once: its
+  // capacity, and its free bytes where they are the pool's (a file system
+  // shared by a host's ranks: the lowest report, the latest use), else its
+  // capacity less every member's own use (a host's RAM).
+  struct Pool {
+    uint64_t capacity = 0;
+    uint64_t free = UINT64_MAX;  // shared usage: the lowest report
+    uint64_t used = 0;           // else: the members' own, summed
+    bool shared_usage = false;
+  };
+  std::unordered_map<uint64_t, Pool> pools;
   for (auto& c : calls) {
     StatfsReply reply;
     if (!decode(c.reply_args, &reply)) return EPROTO;
-    stats->capacity += reply.capacity;
-    stats->free += reply.free;
     stats->entries += reply.entries;
+    uint64_t free = std::min(reply.free, reply.capacity);
+    if (reply.pool == 0) {
+      stats->capacity += reply.capacity;
+      stats->free += free;
+      continue;
+    }
+    Pool& p = pools[reply.pool];
+    p.capacity = std::max(p.capacity, reply.capacity);
+    p.shared_usage = reply.shared_usage != 0;
+    p.free = std::min(p.free, free);
+    p.used += reply.capacity - free;
+  }
+  for (const auto& [key, p] : pools) {
+    stats->capacity += p.capacity;
+    stats->free += p.shared_usage ? p.free : p.capacity - std::min(p.used, p.capacity);
   }
   return 0;
 }

@@ -4,6 +4,14 @@
 //
 // Internal convention: functions return 0 or a positive errno; byte counts
 // come back through out-parameters.
+//
+// Paths: every public call taking a path resolves symbolic links in it
+// (client/resolve.cc): a link in the middle of the path always, the last
+// component where the POSIX call follows it (stat, open without
+// O_NOFOLLOW, truncate, chmod, access, opendir; not lstat, unlink, rmdir,
+// mkdir, rename, symlink, readlink).  Paths without links cost what they
+// did: the request goes to the literal path first, and links are looked
+// for only when it fails (ENOENT, or ELOOP from a link it follows).
 #pragma once
 
 #include <sys/types.h>
@@ -28,7 +36,7 @@ namespace benchfs {
 
 // The client's state of one open file.
 struct OpenFile {
-  std::string path;  // normalised
+  std::string path;  // normalised, with every symbolic link resolved
   uint64_t id = 0;
   std::atomic<int> flags{0};  // open's flags; benchfs_fcntl may change O_APPEND
   bool is_dir = false;
@@ -40,6 +48,8 @@ struct OpenFile {
   // metadata owner at fsync and close.
   std::atomic<uint64_t> written_end{0};
   std::atomic<bool> wrote{false};
+  // This fd is counted as a writer by the server that made the id (kWriters).
+  std::atomic<bool> counted_writer{false};
   // Largest size this client knows of (from open, stat or its own writes).
   std::atomic<uint64_t> known_size{0};
 
@@ -51,7 +61,7 @@ struct OpenFile {
 // the other, so no listing is ever held whole.
 struct DirListing {
   using Entry = ReadDirEntry;  // name, type (mode) and id, as servers list them
-  std::string path;
+  std::string path;        // resolved, as OpenFile::path
   uint64_t id = 0;         // the directory's own id
   uint64_t parent_id = 0;
   int stage = 0;           // 0: ".", 1: "..", 2: the servers' entries
@@ -97,6 +107,14 @@ class Client {
   int fstat(OpenFile& file, Attr* attr);
 
   int stat(const std::string& path, Attr* attr);
+  // The entry itself where the last component is a symbolic link, with its
+  // target in *link_target (if given; empty for other entries).
+  int lstat(const std::string& path, Attr* attr, std::string* link_target = nullptr);
+  // Creates a symbolic link at linkpath holding target as given (resolved
+  // only when followed).  EEXIST, ENOENT, ENOTDIR as a create.
+  int symlink(const std::string& target, const std::string& linkpath);
+  // The target of the symbolic link path; EINVAL for another entry.
+  int readlink(const std::string& path, std::string* target);
   int unlink(const std::string& path);
   int mkdir(const std::string& path, mode_t mode);
   int rmdir(const std::string& path);
@@ -112,10 +130,6 @@ class Client {
   int access(const std::string& path, int mode);
   int rename(const std::string& from, const std::string& to);
   int statfs(FsStats* stats);
-  // Why `path` was not found: ENOTDIR if its deepest existing ancestor is
-  // not a directory (as when a path leads through a file), else ENOENT.
-  // Only error paths call it, so lookups of existing paths cost nothing more.
-  int why_missing(const std::string& path);
   int opendir(const std::string& path, DirListing* listing);
   // Next entry, or ENOENT at the end.
   int readdir(DirListing& listing, DirListing::Entry* entry);
@@ -126,6 +140,33 @@ class Client {
   int run(Call* calls, size_t n);
   int run_one(Call& call) { return run(&call, 1); }
   int metadata_owner_of(const std::string& path) const;
+
+  // One request: the entry at the literal path (links not followed).
+  int lookup(const std::string& path, Attr* attr, std::string* link_target = nullptr);
+  // Runs op(p, &link_target) with p = path, then with what symbolic links
+  // make of it, while it fails because of one (defined in calls.h):
+  //  - ENOENT: nothing exists below a link's own path, so the deepest
+  //    existing ancestor tells (through_link): a link is replaced by its
+  //    target and op runs again; a directory means ENOENT, a file ENOTDIR.
+  //  - ELOOP, with follow_last: op met a link as the last component (its
+  //    target in link_target if op had it, else looked up) and runs again
+  //    on the target.
+  // Past kMaxSymlinks links, ELOOP.
+  template <typename Op>
+  int resolve(const std::string& path, bool follow_last, Op&& op);
+  // ENOENT for path: 0 and *next if an ancestor is a link, else the errno
+  // the caller gets (ENOENT, or ENOTDIR if the deepest ancestor is a file).
+  // Only failed calls get here, so lookups of existing paths cost nothing
+  // more; a failed one costs a lookup per missing level, as before links.
+  int through_link(const std::string& path, std::string* next);
+
+  // The operations on a resolved path (no link on the way; the last
+  // component may be one: see each).
+  int open_entry(const std::string& path, int flags, mode_t mode, OpenFile* file);
+  int unlink_entry(const std::string& path);
+  int truncate_entry(const std::string& path, uint64_t length, OpenFile* open_file);
+  int rmdir_entry(const std::string& path);
+  int rename_entry(const std::string& from, const std::string& to);
   // Typed requests (rpc/protocol.h); the templates are defined in calls.h.
   // Sends `args` to the metadata owner of args.path and decodes its reply
   // into *reply (if given): 0, the call's errno, or EPROTO when the reply is
@@ -140,6 +181,9 @@ class Client {
   // holding a chunk with an index in [first, last].
   template <class Args>
   int call_chunk_range(const Args& args, uint64_t first, uint64_t last);
+  // The calls call_chunk_range runs.
+  template <class Args>
+  std::vector<Call> chunk_range_calls(const Args& args, uint64_t first, uint64_t last) const;
   // The same to every server holding a chunk of the file's first `size` bytes.
   template <class Args>
   int call_chunk_servers(const Args& args, uint64_t size);
@@ -158,7 +202,21 @@ class Client {
   // its errno.  See the definition (calls.h) for ESTALE.
   template <typename Send>
   int create_in_parent(const std::string& path, Send&& send);
-  int report_written(OpenFile& file);
+  // Publishes the fd's written size; `closing` also tells the owner that a
+  // descriptor open for writing is gone.
+  int report_written(OpenFile& file, bool closing);
+  // The end of a write that failed with err: for ESTALE, frees the bytes
+  // this fd copied into the removed file's extents.  Returns err.
+  int stale_write(OpenFile& file, int err);
+  // Removes the chunks of a file removed or replaced (O_TRUNC, a rename
+  // onto it) from the servers holding its first `size` bytes and chunk 0's;
+  // if that one counted writers, from every server as stale (make_stale).
+  int remove_data(uint64_t id, uint64_t size);
+  // RemoveData to the servers of chunks [first, last]; *had_writers is set
+  // if one counted writers.  The first errno in call order, or 0.
+  int remove_chunks(const RemoveDataArgs& args, uint64_t first, uint64_t last, bool* had_writers);
+  // Removes id from every server and has them refuse it from now on.
+  int make_stale(uint64_t id);
   // Fences directory `path` with id `id` on every server (see
   // MetadataTable::fence), so that no entry can be created under it.  If
   // some server holds an entry under it, *empty is false and no fence is

@@ -1,5 +1,7 @@
 #include "client/direct_io.h"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,6 +98,17 @@ bool DirectIo::locate(DirectFiles& files, uint64_t id, int rank, uint64_t offset
   *fd = e.fd;
   *address = e.address + (local - e.local_start);
   return true;
+}
+
+void DirectIo::discard(DirectFiles& files) {
+  std::lock_guard<std::mutex> lock(files.mutex);
+  for (auto& [rank, extents] : files.by_rank)
+    for (const auto& e : extents)
+      // Best effort: an arena that cannot punch keeps the bytes until the
+      // job ends, as before.
+      (void)fallocate(e.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      static_cast<off_t>(e.address), static_cast<off_t>(e.length));
+  files.by_rank.clear();
 }
 
 }  // namespace benchfs

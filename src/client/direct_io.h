@@ -31,6 +31,13 @@ struct DirectFiles {
   };
   std::mutex mutex;
   std::unordered_map<int, std::vector<Extent>> by_rank;
+
+  bool any() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& [rank, extents] : by_rank)
+      if (!extents.empty()) return true;
+    return false;
+  }
 };
 
 class DirectIo {
@@ -48,6 +55,11 @@ class DirectIo {
   // allocate the extent.  Extents are cached in *files.
   bool locate(DirectFiles& files, uint64_t id, int rank, uint64_t offset, uint64_t len,
               bool create, int* fd, uint64_t* address);
+  // Frees the bytes of every extent in *files and forgets them: for a file
+  // that was removed while this fd could still copy into its extents,
+  // which no server reads or frees again (their addresses are never given
+  // to another file, see locate).
+  void discard(DirectFiles& files);
 
  private:
   // A large arena file of server `rank` opened here, duplicated from the

@@ -33,7 +33,10 @@ int Client::parent_dir_id(const std::string& path, bool look_up, uint64_t* id) {
     }
   }
   Attr a;
-  if (int err = stat(parent, &a)) return err;
+  if (int err = lookup(parent, &a)) return err;
+  // A link: the entry belongs under its target, at that path's owner.
+  // ENOENT makes resolve() find the link and run the create again there.
+  if (a.is_link()) return ENOENT;
   if (!a.is_dir()) return ENOTDIR;
   *id = a.id;
   std::lock_guard<std::mutex> lock(dir_ids_mutex_);
@@ -51,8 +54,10 @@ void Client::forget_dir(const std::string& path) {
 
 int Client::mkdir(const std::string& path, mode_t mode) {
   if (path == "/") return EEXIST;
-  return create_in_parent(path, [&](uint64_t parent_id) {
-    return call_metadata(new_entry(MkdirArgs{.path = path}, mode, parent_id));
+  return resolve(path, false, [&](const std::string& p, std::string*) {
+    return create_in_parent(p, [&](uint64_t parent_id) {
+      return call_metadata(new_entry(MkdirArgs{.path = p}, mode, parent_id));
+    });
   });
 }
 
@@ -95,9 +100,14 @@ void Client::unfence_dir(uint64_t id, std::vector<int> servers) {
 // entry under it, whatever runs at the same time.
 int Client::rmdir(const std::string& path) {
   if (path == "/") return EBUSY;
+  return resolve(path, false, [&](const std::string& p, std::string*) { return rmdir_entry(p); });
+}
+
+// A link is not a directory: ENOTDIR, as Linux.
+int Client::rmdir_entry(const std::string& path) {
   for (;;) {
     Attr a;
-    if (int err = stat(path, &a)) return err;
+    if (int err = lookup(path, &a)) return err;
     if (!a.is_dir()) return ENOTDIR;
     bool empty = false;
     if (int err = fence_dir(path, a.id, &empty)) return err;
@@ -113,10 +123,28 @@ int Client::rmdir(const std::string& path) {
   }
 }
 
+// Neither last component is followed: a link is moved, or replaced, itself.
 int Client::rename(const std::string& from, const std::string& to) {
+  std::string f = from, t = to;
+  for (int links = 0;;) {
+    int err = rename_entry(f, t);
+    if (err != ENOENT) return err;
+    // Missing: the source, or the target's parent; either may lie behind
+    // a link.
+    Attr a;
+    bool source_missing = lookup(f, &a) == ENOENT;
+    std::string next;
+    if (int e = through_link(source_missing ? f : t, &next)) return e;
+    (source_missing ? f : t) = std::move(next);
+    if (++links > kMaxSymlinks) return ELOOP;
+  }
+}
+
+int Client::rename_entry(const std::string& from, const std::string& to) {
   if (from == "/" || to == "/") return EBUSY;
   Attr src;
-  if (int err = stat(from, &src)) return err;
+  std::string src_target;
+  if (int err = lookup(from, &src, &src_target)) return err;
   if (from == to) return 0;
   // A directory cannot move into its own subtree; below a file, the
   // parent check gives ENOTDIR.
@@ -144,7 +172,7 @@ int Client::rename(const std::string& from, const std::string& to) {
     fenced[nfenced++] = src.id;
   }
   Attr dst;
-  int err = stat(to, &dst);
+  int err = lookup(to, &dst);
   if (err == 0) {
     if (dst.is_dir() && !src.is_dir()) return fail(EISDIR);
     if (!dst.is_dir() && src.is_dir()) return fail(ENOTDIR);
@@ -161,7 +189,7 @@ int Client::rename(const std::string& from, const std::string& to) {
   // (a directory gets a new id there).
   RenameInsertReply inserted;
   err = create_in_parent(to, [&](uint64_t parent_id) {
-    return call_metadata(RenameInsertArgs{to, src, parent_id}, &inserted);
+    return call_metadata(RenameInsertArgs{to, src, parent_id, src_target}, &inserted);
   });
   if (err) return fail(err);
   if (src.is_dir()) {
@@ -172,33 +200,23 @@ int Client::rename(const std::string& from, const std::string& to) {
   // file is under the new name either way.
   if (int e2 = call_metadata(RenameRemoveArgs{from, src.id}); e2 && e2 != ENOENT) return e2;
   if (inserted.replaced && !inserted.old_was_dir)
-    return call_chunk_servers(RemoveDataArgs{inserted.old_id}, inserted.old_size);
+    return remove_data(inserted.old_id, inserted.old_size);
   return 0;
-}
-
-int Client::why_missing(const std::string& path) {
-  // Nothing can exist below a file (creation checks the parent), so the
-  // deepest existing ancestor decides.  "/" always exists and is a
-  // directory: asking for it would cost a message to its owner.
-  std::string p = path;
-  while (p != "/") {
-    p = parent_path(p);
-    if (p == "/") break;
-    Attr a;
-    int err = stat(p, &a);
-    if (err == 0) return a.is_dir() ? ENOENT : ENOTDIR;
-    if (err != ENOENT) return err;
-  }
-  return ENOENT;
 }
 
 int Client::opendir(const std::string& path, DirListing* listing) {
   Attr a;
-  if (int err = stat(path, &a)) return err;
+  std::string p;
+  int err = resolve(path, true, [&](const std::string& q, std::string* target) {
+    p = q;
+    if (int e = lookup(q, &a, target)) return e;
+    return a.is_link() ? ELOOP : 0;
+  });
+  if (err) return err;
   if (!a.is_dir()) return ENOTDIR;
   Attr parent = a;
-  if (path != "/" && stat(parent_path(path), &parent) != 0) parent = a;
-  listing->path = path;
+  if (p != "/" && lookup(parent_path(p), &parent) != 0) parent = a;
+  listing->path = p;
   listing->id = a.id;
   listing->parent_id = parent.id;
   return 0;

@@ -30,7 +30,8 @@ void attr_to_stat(const Attr& a, uint64_t chunk_size, struct stat* st) {
   st->st_gid = a.gid;
   st->st_size = static_cast<off_t>(a.size);
   st->st_blksize = static_cast<blksize_t>(chunk_size);
-  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  // A link's size is its target's length, which takes no data blocks.
+  st->st_blocks = a.is_link() ? 0 : static_cast<blkcnt_t>((a.size + 511) / 512);
   st->st_atim = to_timespec(a.atime_ns);
   st->st_mtim = to_timespec(a.mtime_ns);
   st->st_ctim = to_timespec(a.ctime_ns);

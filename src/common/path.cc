@@ -71,4 +71,14 @@ std::string base_name(const std::string& p) {
   return p.substr(slash + 1);
 }
 
+int follow_link(const std::string& path, const std::string& link, const std::string& target,
+                std::string* out) {
+  bool is_prefix = path.compare(0, link.size(), link) == 0 &&
+                   (path.size() == link.size() || path[link.size()] == '/');
+  if (link == "/" || !is_prefix || target.empty()) return EINVAL;
+  std::string joined = target[0] == '/' ? target : parent_path(link) + "/" + target;
+  joined.append(path, link.size());
+  return normalize_path(joined, out);
+}
+
 }  // namespace benchfs

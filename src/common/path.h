@@ -37,4 +37,18 @@ std::string parent_path(const std::string& normalized);
 // Last component of a normalised path ("/a/b" -> "b", "/" -> "").
 std::string base_name(const std::string& normalized);
 
+// Symbolic links: the most a path resolution follows (Linux's MAXSYMLINKS);
+// one more is ELOOP.
+constexpr int kMaxSymlinks = 40;
+
+// The path that `path` names when its prefix `link` (a normalised path:
+// `path` itself or an ancestor of it) is a symbolic link with `target`: an
+// absolute target replaces the prefix, a relative one is read from the
+// link's directory, and the rest of `path` follows; ".." is lexical, as
+// everywhere in BenchFS.  A target is always a BenchFS path ("/x" is "/x"
+// inside BenchFS, never outside).  0 and *out normalised, or ENAMETOOLONG
+// (EINVAL if `link` is not a prefix of `path`).
+int follow_link(const std::string& path, const std::string& link, const std::string& target,
+                std::string* out);
+
 }  // namespace benchfs

@@ -28,6 +28,8 @@ const char* opcode_name(Opcode op) {
     case Opcode::kOpenData: return "open_data";
     case Opcode::kAppend: return "append";
     case Opcode::kUtimens: return "utimens";
+    case Opcode::kSymlink: return "symlink";
+    case Opcode::kWriters: return "writers";
     case Opcode::kCount: break;
   }
   return "unknown";

@@ -48,6 +48,10 @@ enum class Opcode : uint16_t {
   kAppend,
   // Metadata again (added after the data opcodes: the numbers are fixed).
   kUtimens,
+  // Metadata again (numbers are kept once given).
+  kSymlink,
+  // Data again.
+  kWriters,
   kCount
 };
 

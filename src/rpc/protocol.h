@@ -43,9 +43,14 @@ template <class T>
 concept WireStruct = requires(T& m) { T::fields(m, [](auto&...) {}); };
 
 // --- Metadata requests, sent to metadata_owner(path) -------------------------
-// A create (kOpen with O_CREAT, kMkdir, kRenameInsert) names the parent
+// A create (kOpen with O_CREAT, kMkdir, kSymlink, kRenameInsert) names the parent
 // directory's id, 0 for the root (never removed); under a fenced id it is
 // refused with ESTALE (see MetadataTable::fence).
+// A request that would act on what a symbolic link names (kOpen, kTruncate,
+// kChmod) and finds the link itself at path changes nothing and answers
+// ELOOP: the client reads the link and sends the request to its target.
+// No entry ever exists below a link's own path, so a lookup through a link
+// is plain ENOENT, and the client looks for the link only then.
 
 // Requests whose reply carries nothing but the status.
 struct EmptyReply {
@@ -76,9 +81,12 @@ struct StatArgs {
   std::string path;
   static void fields(auto& m, auto&& f) { f(m.path); }
 };
+// The entry itself, not what a symbolic link names (lstat): the client
+// follows links (client/resolve.cc), so a link's target comes with it.
 struct StatReply {
   Attr attr;
-  static void fields(auto& m, auto&& f) { f(m.attr); }
+  std::string link_target;  // of a symbolic link, else empty
+  static void fields(auto& m, auto&& f) { f(m.attr, m.link_target); }
 };
 
 struct UnlinkArgs {
@@ -92,7 +100,10 @@ struct UnlinkReply {  // what the caller reclaims on the data servers
   // 1: this server held chunk 0 (it made the id) and removed the file's
   // chunks here itself; the caller asks only the others.
   uint8_t removed_here = 0;
-  static void fields(auto& m, auto&& f) { f(m.id, m.size, m.removed_here); }
+  // 1 (with removed_here): the file has writers (see kWriters): the caller
+  // removes it on every server, as stale (see kRemoveData).
+  uint8_t open_for_writing = 0;
+  static void fields(auto& m, auto&& f) { f(m.id, m.size, m.removed_here, m.open_for_writing); }
 };
 
 // Close-to-open: a writer's highest byte, at fsync and close.
@@ -101,8 +112,11 @@ struct CloseUpdateArgs {
   std::string path;
   uint64_t id = 0;  // ESTALE unless path still names this file
   uint64_t written_end = 0;
-  uint8_t wrote = 0;  // 1: set mtime and ctime
-  static void fields(auto& m, auto&& f) { f(m.path, m.id, m.written_end, m.wrote); }
+  uint8_t wrote = 0;    // 1: set mtime and ctime
+  // 1: a writer of the file (see kWriters) closes; the owner counts it off
+  // if it made the id (else the client tells the server that did).
+  uint8_t closing = 0;
+  static void fields(auto& m, auto&& f) { f(m.path, m.id, m.written_end, m.wrote, m.closing); }
 };
 
 struct MkdirArgs {
@@ -203,17 +217,22 @@ struct StatfsReply {
   uint64_t capacity = 0;
   uint64_t free = 0;
   uint64_t entries = 0;  // metadata entries this server holds
-  static void fields(auto& m, auto&& f) { f(m.capacity, m.free, m.entries); }
+  uint64_t pool = 0;           // StoragePool::key: servers counting the same storage
+  uint8_t shared_usage = 0;    // StoragePool::shared_usage
+  static void fields(auto& m, auto&& f) {
+    f(m.capacity, m.free, m.entries, m.pool, m.shared_usage);
+  }
 };
 
 // Rename, first step, at the new path's owner: inserts attr under path,
-// replacing an entry of the same type.
+// replacing an entry of the same type (a link or a file replaces either).
 struct RenameInsertArgs {
   static constexpr Opcode kOp = Opcode::kRenameInsert;
   std::string path;
   Attr attr;
   uint64_t parent_id = 0;
-  static void fields(auto& m, auto&& f) { f(m.path, m.attr, m.parent_id); }
+  std::string link_target;  // the moved symbolic link's, else empty
+  static void fields(auto& m, auto&& f) { f(m.path, m.attr, m.parent_id, m.link_target); }
 };
 struct RenameInsertReply {  // the entry replaced, whose chunks the caller removes
   uint8_t replaced = 0;
@@ -232,6 +251,18 @@ struct RenameRemoveArgs {
   static void fields(auto& m, auto&& f) { f(m.path, m.id); }
 };
 
+// Creates a symbolic link at path (EEXIST if anything is there) whose
+// target is stored as given: resolution is the client's.
+struct SymlinkArgs {
+  static constexpr Opcode kOp = Opcode::kSymlink;
+  std::string path;
+  std::string target;  // 1 .. PATH_MAX - 1 bytes, no NUL
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t parent_id = 0;
+  static void fields(auto& m, auto&& f) { f(m.path, m.target, m.uid, m.gid, m.parent_id); }
+};
+
 // --- Data requests, sent to chunk_owner(id, chunk) ---------------------------
 
 // The payload (1 .. chunk size bytes, inside one chunk) is the data.
@@ -239,7 +270,10 @@ struct WriteArgs {
   static constexpr Opcode kOp = Opcode::kWrite;
   uint64_t id = 0;
   uint64_t offset = 0;
-  static void fields(auto& m, auto&& f) { f(m.id, m.offset); }
+  // 1: the descriptor's first write, sent to the server that made the id
+  // (chunk 0's): count a writer, as kWriters does, in the same request.
+  uint8_t new_writer = 0;
+  static void fields(auto& m, auto&& f) { f(m.id, m.offset, m.new_writer); }
 };
 struct WriteReply {
   uint64_t written = 0;
@@ -262,10 +296,36 @@ struct TruncateDataArgs {
   static void fields(auto& m, auto&& f) { f(m.id, m.size); }
 };
 
+// stale = 1 (the file was removed, or replaced by O_TRUNC or a rename,
+// while it had writers; sent to every server): from now on every data
+// request for the id is refused with ESTALE, so a descriptor opened before
+// gets that error instead of storing bytes nobody would ever reclaim.
 struct RemoveDataArgs {
   static constexpr Opcode kOp = Opcode::kRemoveData;
   uint64_t id = 0;
-  static void fields(auto& m, auto&& f) { f(m.id); }
+  uint8_t stale = 0;
+  static void fields(auto& m, auto&& f) { f(m.id, m.stale); }
+};
+struct RemoveDataReply {
+  // 1: this server made the id and counted writers of it (see kWriters),
+  // now forgotten: the caller removes it again, as stale, everywhere.
+  uint8_t had_writers = 0;
+  static void fields(auto& m, auto&& f) { f(m.had_writers); }
+};
+
+// Descriptors that wrote to a file and are not closed yet, counted by the
+// server that made its id (chunk 0's server, which never changes): add = 1
+// at a descriptor's first write when none of its pieces go there
+// (WriteArgs::new_writer otherwise), add = 0 at its close when the
+// metadata owner is another server (CloseUpdateArgs::closing otherwise).
+// A removal that finds writers makes the id stale (kRemoveData).  A count
+// too high (a writer that died) costs a removal messages to every server,
+// never a wrong result.
+struct WritersArgs {
+  static constexpr Opcode kOp = Opcode::kWriters;
+  uint64_t id = 0;
+  uint8_t add = 0;  // 1: one more, 0: one fewer
+  static void fields(auto& m, auto&& f) { f(m.id, m.add); }
 };
 
 struct FsyncDataArgs {
@@ -341,10 +401,12 @@ template <> struct Rpc<Opcode::kRenameRemove> : RpcTypes<RenameRemoveArgs, Empty
 template <> struct Rpc<Opcode::kWrite> : RpcTypes<WriteArgs, WriteReply> {};
 template <> struct Rpc<Opcode::kRead> : RpcTypes<ReadArgs, EmptyReply> {};
 template <> struct Rpc<Opcode::kTruncateData> : RpcTypes<TruncateDataArgs, EmptyReply> {};
-template <> struct Rpc<Opcode::kRemoveData> : RpcTypes<RemoveDataArgs, EmptyReply> {};
+template <> struct Rpc<Opcode::kRemoveData> : RpcTypes<RemoveDataArgs, RemoveDataReply> {};
 template <> struct Rpc<Opcode::kFsyncData> : RpcTypes<FsyncDataArgs, EmptyReply> {};
 template <> struct Rpc<Opcode::kOpenData> : RpcTypes<OpenDataArgs, OpenDataReply> {};
 template <> struct Rpc<Opcode::kAppend> : RpcTypes<AppendArgs, AppendReply> {};
+template <> struct Rpc<Opcode::kSymlink> : RpcTypes<SymlinkArgs, EmptyReply> {};
+template <> struct Rpc<Opcode::kWriters> : RpcTypes<WritersArgs, EmptyReply> {};
 
 // The reply type of a request type.
 template <class Args>

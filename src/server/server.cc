@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <fcntl.h>
+#include <limits.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -55,6 +56,13 @@ int Server::check_path_request(const std::string& path, bool owned) const {
   return 0;
 }
 
+// A link's target is any string symlink(2) takes: 1 to PATH_MAX - 1 bytes
+// without a NUL; the client resolves it.
+int Server::check_link_target(const std::string& target) const {
+  if (target.empty() || target.find('\0') != std::string::npos) return EINVAL;
+  return target.size() >= PATH_MAX ? ENAMETOOLONG : 0;
+}
+
 // A client splits I/O at chunk boundaries and sends each piece to the
 // chunk's owner, so one data request covers 1 to chunk_size bytes of one
 // chunk that lives here.  This bounds what one request makes the server
@@ -105,6 +113,8 @@ void Server::handle(ServerOp* op) {
     case Opcode::kOpenData: return serve<Opcode::kOpenData>(op, &Server::handle_open_data);
     case Opcode::kAppend: return serve<Opcode::kAppend>(op, &Server::handle_append);
     case Opcode::kUtimens: return serve<Opcode::kUtimens>(op, &Server::handle_utimens);
+    case Opcode::kSymlink: return serve<Opcode::kSymlink>(op, &Server::handle_symlink);
+    case Opcode::kWriters: return serve<Opcode::kWriters>(op, &Server::handle_writers);
     case Opcode::kCount: break;
   }
   reply(op, EPROTO);
@@ -122,6 +132,7 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
   Attr* a = table_.find(path);
   if (a) {
     if ((flags & O_CREAT) && (flags & O_EXCL)) return reply(op, EEXIST);
+    if (a->is_link()) return reply(op, ELOOP);  // the client follows it
     if (a->is_dir() && accmode != O_RDONLY) return reply(op, EISDIR);
     if ((flags & O_TRUNC) && a->is_reg() && accmode != O_RDONLY && a->size > 0) {
       // The emptied file gets new storage (a new id); the caller reclaims
@@ -132,6 +143,7 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
       r.old_id = a->id;
       Attr fresh = *a;
       fresh.id = new_file_id();
+      live_files_.insert(fresh.id);
       fresh.size = 0;
       fresh.mtime_ns = fresh.ctime_ns = now_ns();
       table_.erase(path);
@@ -141,6 +153,7 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
     if (!(flags & O_CREAT)) return reply(op, ENOENT);
     Attr n;
     n.id = new_file_id();
+    live_files_.insert(n.id);
     n.mode = S_IFREG | (args.mode & 07777);
     n.uid = args.uid;
     n.gid = args.gid;
@@ -152,11 +165,31 @@ void Server::handle_open(ServerOp* op, const OpenArgs& args) {
   reply(op, r);
 }
 
+uint8_t Server::forget_writers(uint64_t id) {
+  live_files_.erase(id);
+  return writers_.erase(id) > 0 ? 1 : 0;
+}
+
+int Server::count_writer(uint64_t id, bool add) {
+  if (add) {
+    // A descriptor opened before the file was removed: refused, so that
+    // none of its bytes is stored.
+    if (!live_files_.count(id)) return ESTALE;
+    ++writers_[id];
+    return 0;
+  }
+  auto it = writers_.find(id);
+  if (it != writers_.end() && --it->second == 0) writers_.erase(it);
+  return 0;
+}
+
+bool Server::stale(uint64_t id) const { return !stale_ids_.empty() && stale_ids_.count(id) != 0; }
+
 void Server::handle_stat(ServerOp* op, const StatArgs& args) {
   if (int err = check_path_request(args.path, true)) return reply(op, err);
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
-  reply(op, StatReply{*a});
+  reply(op, StatReply{*a, table_.link_target(args.path)});
 }
 
 void Server::handle_unlink(ServerOp* op, const UnlinkArgs& args) {
@@ -164,11 +197,18 @@ void Server::handle_unlink(ServerOp* op, const UnlinkArgs& args) {
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
-  UnlinkReply r{a->id, a->size, 0};
+  // A symbolic link has no data (its size is its target's length).
+  bool has_data = a->is_reg();
+  UnlinkReply r{a->id, has_data ? a->size : 0, 0, 0};
   table_.erase(args.path);
   // Chunk 0 (and every chunk) of a file this server made lives here: drop
-  // them now, one request less for the caller.
+  // them now, one request less for the caller, and its writers' count.
+  if (!has_data) {
+    r.removed_here = 1;  // a link: nothing stored anywhere
+    return reply(op, r);
+  }
   if (chunk_owner(r.id, 0, nranks_) != rank_) return reply(op, r);
+  r.open_for_writing = forget_writers(r.id);
   store_->remove(r.id, [this, op, r](int64_t result) mutable {
     r.removed_here = result == 0 ? 1 : 0;
     reply(op, r);
@@ -181,6 +221,8 @@ void Server::handle_close_update(ServerOp* op, const CloseUpdateArgs& args) {
   Attr* a = table_.find(args.path);
   // The file was unlinked or replaced while open: nothing to update.
   if (!a || a->id != args.id) return reply(op, ESTALE);
+  if (args.closing > 1) return reply(op, EPROTO);
+  if (args.closing && chunk_owner(args.id, 0, nranks_) == rank_) count_writer(args.id, false);
   if (args.written_end > a->size) a->size = args.written_end;
   if (args.wrote) a->mtime_ns = a->ctime_ns = now_ns();
   reply(op, 0);
@@ -216,6 +258,23 @@ void Server::handle_mkdir(ServerOp* op, const MkdirArgs& args) {
   reply(op, 0);
 }
 
+void Server::handle_symlink(ServerOp* op, const SymlinkArgs& args) {
+  if (int err = check_path_request(args.path, true)) return reply(op, err);
+  if (int err = check_link_target(args.target)) return reply(op, err);
+  if (table_.fenced(args.parent_id)) return reply(op, ESTALE);
+  if (table_.find(args.path)) return reply(op, EEXIST);
+  Attr n;
+  n.id = new_file_id();
+  n.mode = S_IFLNK | 0777;  // as Linux: a link's bits are never used
+  n.uid = args.uid;
+  n.gid = args.gid;
+  n.nlink = 1;
+  n.size = args.target.size();
+  n.atime_ns = n.mtime_ns = n.ctime_ns = now_ns();
+  table_.insert(args.path, n, args.target);
+  reply(op, 0);
+}
+
 void Server::handle_rmdir(ServerOp* op, const RmdirArgs& args) {
   if (int err = check_path_request(args.path, true)) return reply(op, err);
   if (args.path == "/") return reply(op, EBUSY);
@@ -247,6 +306,7 @@ void Server::handle_truncate(ServerOp* op, const TruncateArgs& args) {
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
   if (a->is_dir()) return reply(op, EISDIR);
+  if (a->is_link()) return reply(op, ELOOP);
   TruncateReply r{a->id, a->size};
   a->size = args.size;
   a->mtime_ns = a->ctime_ns = now_ns();
@@ -257,6 +317,7 @@ void Server::handle_chmod(ServerOp* op, const ChmodArgs& args) {
   if (int err = check_path_request(args.path, true)) return reply(op, err);
   Attr* a = table_.find(args.path);
   if (!a) return reply(op, ENOENT);
+  if (a->is_link()) return reply(op, ELOOP);  // chmod follows links; their bits are 0777
   a->mode = (a->mode & S_IFMT) | (args.mode & 07777);
   a->ctime_ns = now_ns();
   reply(op, 0);
@@ -306,6 +367,9 @@ void Server::handle_statfs(ServerOp* op, const StatfsArgs&) {
   StatfsReply r;
   if (int err = store_->capacity(&r.capacity, &r.free)) return reply(op, err);
   r.entries = table_.size();
+  StoragePool pool = store_->storage_pool();
+  r.pool = pool.key;
+  r.shared_usage = pool.shared_usage ? 1 : 0;
   reply(op, r);
 }
 
@@ -315,8 +379,15 @@ void Server::handle_rename_insert(ServerOp* op, const RenameInsertArgs& args) {
   if (path == "/") return reply(op, EBUSY);
   if (table_.fenced(args.parent_id)) return reply(op, ESTALE);
   Attr moved = args.attr;
-  // Only files and directories exist, and a size must fit off_t.
-  if (!(moved.is_dir() || moved.is_reg()) || moved.size > kMaxFileSize) return reply(op, EINVAL);
+  // Only files, directories and links exist, a size must fit off_t, and
+  // a link (only a link) has a valid target of its size.
+  if (!(moved.is_dir() || moved.is_reg() || moved.is_link()) || moved.size > kMaxFileSize)
+    return reply(op, EINVAL);
+  if (moved.is_link() != !args.link_target.empty()) return reply(op, EINVAL);
+  if (moved.is_link()) {
+    if (int err = check_link_target(args.link_target)) return reply(op, err);
+    if (moved.size != args.link_target.size()) return reply(op, EINVAL);
+  }
   RenameInsertReply r;
   if (Attr* old = table_.find(path)) {
     // The client checked emptiness of a directory target before; types
@@ -327,14 +398,16 @@ void Server::handle_rename_insert(ServerOp* op, const RenameInsertArgs& args) {
     // directory, which the first insert gave a new id.)
     if (old->id == moved.id) return reply(op, r);
     if (old->is_dir() && table_.has_children(path)) return reply(op, ENOTEMPTY);
-    r = RenameInsertReply{1, old->id, old->size, static_cast<uint8_t>(old->is_dir() ? 1 : 0)};
+    // A replaced link has no data to reclaim.
+    r = RenameInsertReply{1, old->id, old->is_reg() ? old->size : 0,
+                          static_cast<uint8_t>(old->is_dir() ? 1 : 0)};
     table_.erase(path);
   }
   // A moved directory's old id is fenced (clients may still hold it for
   // the old path): it gets a new one.
   if (moved.is_dir()) moved.id = new_file_id();
   moved.ctime_ns = now_ns();
-  table_.insert(path, moved);
+  table_.insert(path, moved, args.link_target);
   reply(op, r);
 }
 
@@ -351,6 +424,11 @@ void Server::handle_rename_remove(ServerOp* op, const RenameRemoveArgs& args) {
 
 void Server::handle_write(ServerOp* op, const WriteArgs& args) {
   if (int err = check_chunk_range(args.id, args.offset, op->in_len)) return reply(op, err);
+  if (stale(args.id)) return reply(op, ESTALE);
+  if (args.new_writer > 1 || (args.new_writer && chunk_owner(args.id, 0, nranks_) != rank_))
+    return reply(op, EPROTO);
+  if (args.new_writer)
+    if (int err = count_writer(args.id, true)) return reply(op, err);
   store_->write(args.id, args.offset, op->in_data, op->in_len, [this, op](int64_t r) {
     if (r < 0) return reply(op, static_cast<int>(-r));
     reply(op, WriteReply{static_cast<uint64_t>(r)});
@@ -360,6 +438,7 @@ void Server::handle_write(ServerOp* op, const WriteArgs& args) {
 void Server::handle_read(ServerOp* op, const ReadArgs& args) {
   uint64_t len = args.length;
   if (int err = check_chunk_range(args.id, args.offset, len)) return reply(op, err);
+  if (stale(args.id)) return reply(op, ESTALE);
   char* buf = op->reply_buffer(len);
   store_->read(args.id, args.offset, buf, len, [this, op, buf, len](int64_t r) {
     if (r < 0) return reply(op, static_cast<int>(-r));
@@ -371,6 +450,7 @@ void Server::handle_read(ServerOp* op, const ReadArgs& args) {
 
 void Server::handle_truncate_data(ServerOp* op, const TruncateDataArgs& args) {
   if (args.size > kMaxFileSize) return reply(op, EINVAL);
+  if (stale(args.id)) return reply(op, ESTALE);
   // A file with nothing left here is dropped by the store, so a later
   // unlink (which asks only the servers holding chunks of the then-current
   // size) leaves nothing behind.
@@ -379,10 +459,28 @@ void Server::handle_truncate_data(ServerOp* op, const TruncateDataArgs& args) {
 }
 
 void Server::handle_remove_data(ServerOp* op, const RemoveDataArgs& args) {
-  store_->remove(args.id, [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
+  if (args.stale > 1) return reply(op, EPROTO);
+  // Kept for the rest of the job, one per file removed while open for
+  // writing: a descriptor may write to the id at any time until it closes,
+  // and no message says when that is.
+  if (args.stale) stale_ids_.insert(args.id);
+  RemoveDataReply r{chunk_owner(args.id, 0, nranks_) == rank_ ? forget_writers(args.id)
+                                                              : uint8_t{0}};
+  store_->remove(args.id, [this, op, r](int64_t result) {
+    if (result < 0) return reply(op, static_cast<int>(-result));
+    reply(op, r);
+  });
+}
+
+void Server::handle_writers(ServerOp* op, const WritersArgs& args) {
+  if (args.add > 1) return reply(op, EPROTO);
+  if (chunk_owner(args.id, 0, nranks_) != rank_) return reply(op, EPROTO);
+  if (stale(args.id)) return reply(op, ESTALE);
+  reply(op, count_writer(args.id, args.add != 0));
 }
 
 void Server::handle_fsync_data(ServerOp* op, const FsyncDataArgs& args) {
+  if (stale(args.id)) return reply(op, ESTALE);
   store_->fsync(args.id, [this, op](int64_t r) { reply(op, r < 0 ? static_cast<int>(-r) : 0); });
 }
 
@@ -390,6 +488,7 @@ void Server::handle_open_data(ServerOp* op, const OpenDataArgs& args) {
   if (args.create > 1) return reply(op, EPROTO);
   if (args.offset > kMaxFileSize) return reply(op, EINVAL);
   if (chunk_owner(args.id, args.offset / chunk_size_, nranks_) != rank_) return reply(op, EPROTO);
+  if (stale(args.id)) return reply(op, ESTALE);
   DirectExtent e;
   if (int err = store_->direct_extent(args.id, args.offset, args.create != 0, &e))
     return reply(op, err);

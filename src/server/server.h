@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/placement.h"
@@ -79,12 +81,23 @@ class Server final : public Service {
   void handle_fsync_data(ServerOp* op, const FsyncDataArgs& args);
   void handle_open_data(ServerOp* op, const OpenDataArgs& args);
   void handle_append(ServerOp* op, const AppendArgs& args);
+  void handle_symlink(ServerOp* op, const SymlinkArgs& args);
+  void handle_writers(ServerOp* op, const WritersArgs& args);
 
   // Argument checks shared by the handlers: 0 or the errno to reply.
   int check_path_request(const std::string& path, bool owned) const;
   int check_chunk_range(uint64_t id, uint64_t offset, uint64_t len) const;
+  int check_link_target(const std::string& target) const;
 
   uint64_t new_file_id() { return make_file_id(rank_, ++last_file_id_); }
+  // Forgets a file this server made, which is being removed; 1 if it had
+  // writers (its id must then be made stale everywhere), else 0.
+  uint8_t forget_writers(uint64_t id);
+  // One writer more or fewer; a new writer of a file no longer live is
+  // ESTALE.
+  int count_writer(uint64_t id, bool add);
+  // Whether a data request for id is refused (ESTALE): see kRemoveData.
+  bool stale(uint64_t id) const;
 
   int rank_;
   int nranks_;
@@ -93,6 +106,11 @@ class Server final : public Service {
   Finish finish_;
   MetadataTable table_;
   uint64_t last_file_id_ = 0;
+  // The files this server made (chunk 0 lives here) that are not removed,
+  // and the writers (see kWriters) of those that have any.
+  std::unordered_set<uint64_t> live_files_;
+  std::unordered_map<uint64_t, uint32_t> writers_;
+  std::unordered_set<uint64_t> stale_ids_;  // files removed while open for writing
   uint64_t served_[static_cast<size_t>(Opcode::kCount)] = {};
 };
 

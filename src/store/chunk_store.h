@@ -27,6 +27,25 @@ struct DirectExtent {
   uint64_t length = 0;
 };
 
+// Which servers' capacity() counts the same storage, so that statvfs
+// counts it once (each rank's alone otherwise: 4 ranks of a host sharing a
+// disk reported 4 times its size).
+struct StoragePool {
+  // 0: this server's own storage (a memory store's limit); else equal for
+  // every server on the same storage: one kernel (its boot id, so one
+  // host, simulated hosts of one machine included) and one file system, or
+  // that host's RAM.
+  uint64_t key = 0;
+  // true: capacity() gives the pool's numbers, everyone's use included (a
+  // file system): count once.  false: the capacity is the pool's, the used
+  // bytes (capacity - free) this server's own (RAM): sum those.
+  bool shared_usage = false;
+};
+
+// The pool key of storage `what` (a file system's device, "ram") on the
+// kernel this process runs on.
+uint64_t storage_pool_key(const std::string& what);
+
 class ChunkStore {
  public:
   using Done = std::function<void(int64_t result)>;
@@ -66,6 +85,8 @@ class ChunkStore {
 
   // Capacity and free bytes of this server's storage.  0 or an errno.
   virtual int capacity(uint64_t* total, uint64_t* free) const = 0;
+  // Which other servers' capacity() counts the same storage.
+  virtual StoragePool storage_pool() const = 0;
 
   // Completes finished operations; returns how many completed.
   virtual unsigned poll() = 0;

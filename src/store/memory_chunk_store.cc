@@ -53,4 +53,10 @@ int MemoryChunkStore::capacity(uint64_t* total, uint64_t* free) const {
   return 0;
 }
 
+StoragePool MemoryChunkStore::storage_pool() const {
+  if (limit_) return StoragePool{};
+  static const uint64_t ram = storage_pool_key("ram");
+  return StoragePool{ram, false};
+}
+
 }  // namespace benchfs

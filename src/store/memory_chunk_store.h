@@ -28,6 +28,8 @@ class MemoryChunkStore final : public ArenaChunkStore {
   bool busy() const override { return false; }
   void destroy(bool keep) override;
   int capacity(uint64_t* total, uint64_t* free) const override;
+  // With a limit, this rank's own; else the host's RAM, used per rank.
+  StoragePool storage_pool() const override;
 
  private:
   uint64_t limit_;

@@ -9,13 +9,21 @@ Attr* MetadataTable::find(const std::string& path) {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
-Attr& MetadataTable::insert(const std::string& path, const Attr& attr) {
+Attr& MetadataTable::insert(const std::string& path, const Attr& attr, std::string link_target) {
   if (path != "/") children_[parent_path(path)][base_name(path)] = DirEntry{attr.mode, attr.id};
+  if (attr.is_link()) link_targets_[path] = std::move(link_target);
   return entries_.emplace(path, attr).first->second;
+}
+
+const std::string& MetadataTable::link_target(const std::string& path) const {
+  static const std::string kNone;
+  auto it = link_targets_.find(path);
+  return it == link_targets_.end() ? kNone : it->second;
 }
 
 void MetadataTable::erase(const std::string& path) {
   if (entries_.erase(path) == 0 || path == "/") return;
+  link_targets_.erase(path);
   auto it = children_.find(parent_path(path));
   if (it == children_.end()) return;
   it->second.erase(base_name(path));

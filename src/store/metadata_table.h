@@ -16,9 +16,12 @@ namespace benchfs {
 class MetadataTable {
  public:
   Attr* find(const std::string& path);
-  // Inserts a new entry; the path must not exist.
-  Attr& insert(const std::string& path, const Attr& attr);
+  // Inserts a new entry; the path must not exist.  A symbolic link
+  // (S_IFLNK) keeps its target here too.
+  Attr& insert(const std::string& path, const Attr& attr, std::string link_target = {});
   void erase(const std::string& path);
+  // The target of the symbolic link at path; empty for any other entry.
+  const std::string& link_target(const std::string& path) const;
   // True if this server holds an entry whose parent is `dir`.
   bool has_children(const std::string& dir) const;
   size_t size() const { return entries_.size(); }
@@ -54,6 +57,7 @@ class MetadataTable {
 
  private:
   std::unordered_map<std::string, Attr> entries_;
+  std::unordered_map<std::string, std::string> link_targets_;  // symbolic links only
   // parent -> (name -> entry), for entries held here.
   std::unordered_map<std::string, std::map<std::string, DirEntry>> children_;
   std::unordered_map<uint64_t, uint32_t> fences_;  // dir id -> fences placed

@@ -60,6 +60,9 @@ int UringChunkStore::open(const std::string& directory, unsigned queue_depth, bo
   struct statfs fs {};
   inline_ = inline_on_ram && ::statfs(dir_.c_str(), &fs) == 0 &&
             (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+  struct stat dir_stat {};
+  if (::stat(dir_.c_str(), &dir_stat) == 0)
+    pool_ = StoragePool{storage_pool_key("dev " + std::to_string(dir_stat.st_dev)), true};
   int ret = io_uring_queue_init(queue_depth, &ring_, 0);
   if (ret < 0) {
     log().error("io_uring_queue_init failed: {}", std::strerror(-ret));

@@ -36,6 +36,8 @@ class UringChunkStore final : public ArenaChunkStore {
   bool busy() const override { return in_flight_ > 0; }
   void destroy(bool keep) override;
   int capacity(uint64_t* total, uint64_t* free) const override;
+  // The file system of the backing directory, on this kernel.
+  StoragePool storage_pool() const override { return pool_; }
   void set_owner_thread() override { owner_ = std::this_thread::get_id(); }
 
  protected:
@@ -48,6 +50,7 @@ class UringChunkStore final : public ArenaChunkStore {
   void drain();
 
   std::string dir_;
+  StoragePool pool_;
   io_uring ring_{};
   bool ring_ready_ = false;
   int event_fd_ = -1;

@@ -220,6 +220,16 @@ OpenArgs open_args(std::string path, uint32_t flags, uint64_t parent = 0) {
   return OpenArgs{std::move(path), flags, 0644, 0, 0, parent};
 }
 
+// A symbolic link to "f" as a rename moves it (id of no file in the seeds).
+Attr symlink_attr() {
+  Attr a;
+  a.id = 0x78;
+  a.mode = S_IFLNK | 0777;
+  a.nlink = 1;
+  a.size = 1;
+  return a;
+}
+
 std::vector<std::pair<std::string, std::string>> seeds() {
   const uint64_t f = kFirstFileId;  // "/f", created first in the seeds that need it
   auto with_file = [&] {
@@ -238,7 +248,7 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   add(Opcode::kOpen, with_file());
   add(Opcode::kStat, with_file().msg(StatArgs{"/f"}));
   add(Opcode::kUnlink, with_file().msg(UnlinkArgs{"/f"}));
-  add(Opcode::kCloseUpdate, with_file().msg(CloseUpdateArgs{"/f", f, 5, 1}));
+  add(Opcode::kCloseUpdate, with_file().msg(CloseUpdateArgs{"/f", f, 5, 1, 1}));
   const MkdirArgs mkdir_d{"/d", 0755, 0, 0, 0};
   const uint64_t d = kFirstFileId;  // "/d", in the seeds that make it first
   add(Opcode::kMkdir, SeedWriter().msg(mkdir_d));
@@ -254,22 +264,32 @@ std::vector<std::pair<std::string, std::string>> seeds() {
   add(Opcode::kUtimens, with_file().msg(UtimensArgs{"/f", 1, UtimensArgs::kTimeNow}));
   add(Opcode::kReadDir, with_file().msg(ReadDirArgs{"/", "", 64 << 10}));
   add(Opcode::kStatfs, SeedWriter().msg(StatfsArgs{}));
-  add(Opcode::kRenameInsert, SeedWriter().msg(RenameInsertArgs{"/g", moved, 0}));
+  add(Opcode::kRenameInsert, SeedWriter().msg(RenameInsertArgs{"/g", moved, 0, ""}));
   add(Opcode::kRenameRemove, with_file().msg(RenameRemoveArgs{"/f", f}));
-  add(Opcode::kWrite, with_file().msg(WriteArgs{f, 0}, "hello"));
-  add(Opcode::kRead, with_file().msg(WriteArgs{f, 0}, "hello").msg(ReadArgs{f, 0, 5}));
+  add(Opcode::kWrite, with_file().msg(WriteArgs{f, 0, 0}, "hello"));
+  add(Opcode::kRead, with_file().msg(WriteArgs{f, 0, 0}, "hello").msg(ReadArgs{f, 0, 5}));
   add(Opcode::kTruncateData,
-      with_file().msg(WriteArgs{f, 0}, "hello").msg(TruncateDataArgs{f, 2}));
-  add(Opcode::kRemoveData, with_file().msg(WriteArgs{f, 0}, "hello").msg(RemoveDataArgs{f}));
+      with_file().msg(WriteArgs{f, 0, 0}, "hello").msg(TruncateDataArgs{f, 2}));
+  add(Opcode::kRemoveData, with_file().msg(WriteArgs{f, 0, 0}, "hello").msg(RemoveDataArgs{f, 1}));
   add(Opcode::kFsyncData, with_file().msg(FsyncDataArgs{f}));
   // No kOpenData seed: the harness's memory store answers it EOPNOTSUPP
   // (a limit: no extents for clients), and a seed holds valid requests only.
-  add(Opcode::kAppend, with_file().msg(AppendArgs{"/f", f, 5, 0}).msg(WriteArgs{f, 0}, "hello"));
+  add(Opcode::kAppend, with_file().msg(AppendArgs{"/f", f, 5, 0}).msg(WriteArgs{f, 0, 0}, "hello"));
+  add(Opcode::kWriters, with_file()
+                           .msg(WriteArgs{f, 0, 1}, "hello")
+                           .msg(WritersArgs{f, 1})
+                           .msg(WritersArgs{f, 0})
+                           .msg(CloseUpdateArgs{"/f", f, 5, 1, 1})
+                           .msg(RemoveDataArgs{f, 1}));
+  add(Opcode::kSymlink, SeedWriter()
+                           .msg(SymlinkArgs{"/s", "f", 0, 0, 0})
+                           .msg(StatArgs{"/s"})
+                           .msg(RenameInsertArgs{"/t", symlink_attr(), 0, "f"}));
   // Requests on or next to the root, which none may remove or replace.
   out.emplace_back("root", SeedWriter()
                                .msg(StatArgs{"/"})
                                .msg(ChmodArgs{"/", 0700})
-                               .msg(RenameInsertArgs{"/r", moved, 0})
+                               .msg(RenameInsertArgs{"/r", moved, 0, ""})
                                .msg(RenameRemoveArgs{"/r", moved.id})
                                .bytes);
   return out;

@@ -99,6 +99,7 @@ TEST_CASE("O_APPEND: records appended by every rank at once never overlap") {
     uint64_t total = 0;
     MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     CHECK(size_of(path) == static_cast<off_t>(total));
+    MPI_Barrier(MPI_COMM_WORLD);  // every rank's stat before rank 0 unlinks the log
     if (rank() == 0) {
       std::vector<char> log(total);
       fd = benchfs_open(path, O_RDONLY);

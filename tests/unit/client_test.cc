@@ -287,7 +287,178 @@ TEST_CASE("Client: errors of the namespace come back as POSIX errnos") {
   CHECK(client.unlink("/dir") == EISDIR);
   REQUIRE(client.unlink("/dir/f") == 0);
   CHECK(client.rmdir("/dir") == 0);
-  CHECK(client.why_missing("/dir/f") == ENOENT);
+  CHECK(client.stat("/dir/f", &a) == ENOENT);
+  CHECK(client.stat("/dir/f/x", &a) == ENOENT);
+}
+
+// A file at /d/f, a directory link /l -> /d and a relative /rel -> d.
+void make_linked_tree(Client& client) {
+  REQUIRE(client.mkdir("/d", 0755) == 0);
+  OpenFile f;
+  REQUIRE(client.open("/d/f", O_CREAT | O_WRONLY, 0644, &f) == 0);
+  REQUIRE(client.close(f) == 0);
+  REQUIRE(client.symlink("/d", "/l") == 0);
+  REQUIRE(client.symlink("d", "/rel") == 0);
+}
+
+TEST_CASE("Client: symbolic links are followed in the middle and at the end of a path") {
+  LocalJob job(4);
+  Client client(job, job_config(), 022);
+  make_linked_tree(client);
+  Attr file, a;
+  REQUIRE(client.stat("/d/f", &file) == 0);
+  for (const char* p : {"/l/f", "/rel/f"}) {
+    CAPTURE(p);
+    REQUIRE(client.stat(p, &a) == 0);
+    CHECK(a.id == file.id);
+  }
+  // stat follows the last link, lstat does not.
+  REQUIRE(client.stat("/l", &a) == 0);
+  CHECK(a.is_dir());
+  std::string target;
+  REQUIRE(client.lstat("/rel", &a, &target) == 0);
+  CHECK(a.is_link());
+  CHECK(a.size == 1);
+  CHECK(target == "d");
+  CHECK(client.readlink("/l", &target) == 0);
+  CHECK(target == "/d");
+  CHECK(client.readlink("/d", &target) == EINVAL);
+  // Creates, renames and removals under a linked directory land in it.
+  REQUIRE(client.mkdir("/l/sub", 0755) == 0);
+  REQUIRE(client.stat("/d/sub", &a) == 0);
+  CHECK(a.is_dir());
+  OpenFile g;
+  REQUIRE(client.open("/rel/sub/g", O_CREAT | O_WRONLY, 0644, &g) == 0);
+  CHECK(g.path == "/d/sub/g");
+  REQUIRE(client.close(g) == 0);
+  REQUIRE(client.rename("/l/sub/g", "/rel/h") == 0);
+  CHECK(client.stat("/d/h", &a) == 0);
+  REQUIRE(client.unlink("/l/h") == 0);
+  CHECK(client.stat("/d/h", &a) == ENOENT);
+  REQUIRE(client.rmdir("/l/sub") == 0);
+  // A link through a file is ENOTDIR; a dangling one ENOENT, and O_CREAT
+  // through it makes the target.
+  REQUIRE(client.symlink("/d/f", "/tofile") == 0);
+  CHECK(client.stat("/tofile/x", &a) == ENOTDIR);
+  REQUIRE(client.symlink("/d/new", "/dangling") == 0);
+  CHECK(client.stat("/dangling", &a) == ENOENT);
+  CHECK(client.open("/dangling", O_CREAT | O_EXCL | O_WRONLY, 0644, &g) == EEXIST);
+  REQUIRE(client.open("/dangling", O_CREAT | O_WRONLY, 0644, &g) == 0);
+  CHECK(g.path == "/d/new");
+  REQUIRE(client.close(g) == 0);
+  CHECK(client.stat("/d/new", &a) == 0);
+  // O_NOFOLLOW refuses a link as the last component only.
+  CHECK(client.open("/l", O_RDONLY | O_NOFOLLOW, 0, &g) == ELOOP);
+  REQUIRE(client.open("/l/f", O_RDONLY | O_NOFOLLOW, 0, &g) == 0);
+  // The link itself: mkdir and symlink over it are EEXIST, rmdir ENOTDIR,
+  // rename moves it, unlink removes it and leaves the target.
+  CHECK(client.mkdir("/l", 0755) == EEXIST);
+  CHECK(client.symlink("/x", "/l") == EEXIST);
+  CHECK(client.rmdir("/l") == ENOTDIR);
+  REQUIRE(client.rename("/l", "/l2") == 0);
+  CHECK(client.lstat("/l", &a) == ENOENT);
+  REQUIRE(client.stat("/l2/f", &a) == 0);
+  CHECK(a.id == file.id);
+  REQUIRE(client.unlink("/l2") == 0);
+  CHECK(client.stat("/d/f", &a) == 0);
+  CHECK(client.lstat("/l2", &a) == ENOENT);
+}
+
+TEST_CASE("Client: ELOOP after 40 links, and for a loop") {
+  LocalJob job(3);
+  Client client(job, job_config(), 022);
+  OpenFile f;
+  REQUIRE(client.open("/end", O_CREAT | O_WRONLY, 0644, &f) == 0);
+  REQUIRE(client.close(f) == 0);
+  // /c1 -> /end, /cN -> /c(N-1): reaching /end from /c40 follows 40 links.
+  REQUIRE(client.symlink("/end", "/c1") == 0);
+  for (int i = 2; i <= 41; ++i)
+    REQUIRE(client.symlink("/c" + std::to_string(i - 1), "/c" + std::to_string(i)) == 0);
+  Attr a;
+  CHECK(client.stat("/c40", &a) == 0);
+  CHECK(client.stat("/c41", &a) == ELOOP);
+  CHECK(client.lstat("/c41", &a) == 0);
+  REQUIRE(client.symlink("/loop2", "/loop1") == 0);
+  REQUIRE(client.symlink("loop1", "/loop2") == 0);
+  CHECK(client.stat("/loop1", &a) == ELOOP);
+  CHECK(client.stat("/loop1/x", &a) == ELOOP);
+  CHECK(client.open("/loop1", O_CREAT | O_WRONLY, 0644, &f) == ELOOP);
+  CHECK(client.mkdir("/loop1/x", 0755) == ELOOP);
+}
+
+TEST_CASE("Client: a path without links costs the requests it cost before links") {
+  LocalJob job(4);
+  Client client(job, job_config(), 022);
+  make_linked_tree(client);
+  Attr a;
+  job.sent.clear();
+  REQUIRE(client.stat("/d/f", &a) == 0);  // one lookup
+  CHECK(job.sent.size() == 1);
+  job.sent.clear();
+  OpenFile f;
+  REQUIRE(client.open("/d/g", O_CREAT | O_WRONLY, 0644, &f) == 0);  // parent remembered
+  CHECK(job.sent.size() == 1);
+  job.sent.clear();
+  REQUIRE(client.close(f) == 0);  // nothing written: nothing to say
+  CHECK(job.sent.empty());
+  REQUIRE(client.unlink("/d/g") == 0);  // empty file: the owner alone
+  CHECK(job.sent.size() == 1);
+  // A small file's life (mdtest-hard): create, write, close and unlink cost
+  // a request each, as before writers were counted (kWriters: the first
+  // write carries it).
+  job.sent.clear();
+  OpenFile s;
+  REQUIRE(client.open("/d/small", O_CREAT | O_WRONLY, 0644, &s) == 0);
+  auto bytes = pattern(3901, 2);
+  size_t done = 0;
+  REQUIRE(client.pwrite(s, bytes.data(), bytes.size(), 0, &done) == 0);
+  REQUIRE(client.close(s) == 0);
+  REQUIRE(client.unlink("/d/small") == 0);
+  CHECK(job.sent.size() == 4);
+  job.sent.clear();
+  // Missing: the lookup, then one per missing level until an existing
+  // directory (here /d): what telling ENOENT from ENOTDIR cost before.
+  CHECK(client.stat("/d/x/y", &a) == ENOENT);
+  CHECK(job.sent.size() == 3);
+  job.sent.clear();
+  // Through a link: the failed lookup, the walk up to the link, the lookup
+  // of the target.
+  REQUIRE(client.stat("/l/f", &a) == 0);
+  CHECK(job.sent.size() == 3);
+}
+
+TEST_CASE("Client: a descriptor that writes after another's unlink gets ESTALE; nothing is stored") {
+  LocalJob job(4);
+  Client client(job, job_config(), 022);
+  OpenFile early, late;
+  REQUIRE(client.open("/f", O_CREAT | O_RDWR, 0644, &early) == 0);
+  REQUIRE(client.open("/f", O_RDWR, 0, &late) == 0);
+  auto data = pattern(4 * kChunk, 3);
+  size_t done = 0;
+  REQUIRE(client.pwrite(early, data.data(), data.size(), 0, &done) == 0);  // a writer
+  REQUIRE(client.unlink("/f") == 0);
+  // Every server holds the id as stale; the descriptor that wrote before
+  // and the one that never did are refused alike.
+  CHECK(client.pwrite(early, data.data(), data.size(), 0, &done) == ESTALE);
+  CHECK(done == 0);
+  CHECK(client.pwrite(late, data.data(), data.size(), 8 * kChunk, &done) == ESTALE);
+  CHECK(client.pread(early, data.data(), kChunk, 0, &done) == ESTALE);
+  for (auto* store : job.stores) CHECK(store->file_count() == 0);
+  CHECK(client.close(early) == 0);
+  CHECK(client.close(late) == 0);
+  // Without writers left, an unlink is a plain one, and a descriptor
+  // opened before it that writes only now is refused by the server that
+  // made the id, before any byte is sent.
+  OpenFile quiet;
+  REQUIRE(client.open("/g", O_CREAT | O_RDWR, 0644, &quiet) == 0);
+  REQUIRE(client.unlink("/g") == 0);
+  job.sent.clear();
+  CHECK(client.pwrite(quiet, data.data(), data.size(), kChunk, &done) == ESTALE);
+  CHECK(job.sent.size() == 1);  // chunk 4's piece, sent ahead to chunk 0's server
+  CHECK(job.sent[0].op == Opcode::kWrite);
+  CHECK(job.sent[0].target == chunk_owner(quiet.id, 0, 4));
+  for (auto* store : job.stores) CHECK(store->file_count() == 0);
+  CHECK(client.close(quiet) == 0);
 }
 
 }  // namespace

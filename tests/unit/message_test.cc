@@ -187,7 +187,7 @@ TEST_CASE("protocol: every opcode's Args and Reply round-trip, and only whole bl
 
 TEST_CASE("protocol: an Attr keeps every field, between other fields") {
   const Attr a = sample_attr();
-  RenameInsertArgs m{"/before", a, 42};
+  RenameInsertArgs m{"/before", a, 42, ""};
   RenameInsertArgs back;
   REQUIRE(decode(ExactBuffer(encode(m)).view(), &back));
   CHECK(back.path == "/before");
@@ -225,10 +225,11 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(OpenArgs{"/p", 1, 2, 3, 4, 5}) == p + Encoder().u32(1).u32(2).u32(3).u32(4).u64(5).take());
   CHECK(encode(OpenReply{a, 6, 7}) == at + u64s({6, 7}));
   CHECK(encode(StatArgs{"/p"}) == p);
-  CHECK(encode(StatReply{a}) == at);
+  CHECK(encode(StatReply{a, "t"}) == at + Encoder().str("t").take());
   CHECK(encode(UnlinkArgs{"/p"}) == p);
-  CHECK(encode(UnlinkReply{1, 2, 1}) == u64s({1, 2}) + Encoder().u8(1).take());
-  CHECK(encode(CloseUpdateArgs{"/p", 1, 2, 1}) == p + u64s({1, 2}) + Encoder().u8(1).take());
+  CHECK(encode(UnlinkReply{1, 2, 1, 1}) == u64s({1, 2}) + Encoder().u8(1).u8(1).take());
+  CHECK(encode(CloseUpdateArgs{"/p", 1, 2, 1, 1}) ==
+        p + u64s({1, 2}) + Encoder().u8(1).u8(1).take());
   CHECK(encode(MkdirArgs{"/p", 1, 2, 3, 4}) == p + Encoder().u32(1).u32(2).u32(3).u64(4).take());
   CHECK(encode(RmdirArgs{"/p", 9}) == p + u64s({9}));
   CHECK(encode(FenceDirArgs{"/p", 9}) == p + u64s({9}));
@@ -241,16 +242,19 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(ReadDirReply{1}) == Encoder().u8(1).take());
   CHECK(encode(ReadDirEntry{1, 2, "n"}) == Encoder().u32(1).u64(2).str("n").take());
   CHECK(encode(StatfsArgs{}).empty());
-  CHECK(encode(StatfsReply{1, 2, 3}) == u64s({1, 2, 3}));
-  CHECK(encode(RenameInsertArgs{"/p", a, 9}) == p + at + u64s({9}));
+  CHECK(encode(StatfsReply{1, 2, 3, 4, 1}) == u64s({1, 2, 3, 4}) + Encoder().u8(1).take());
+  CHECK(encode(RenameInsertArgs{"/p", a, 9, "t"}) ==
+        p + at + u64s({9}) + Encoder().str("t").take());
   CHECK(encode(RenameInsertReply{1, 2, 3, 1}) ==
         Encoder().u8(1).u64(2).u64(3).u8(1).take());
   CHECK(encode(RenameRemoveArgs{"/p", 9}) == p + u64s({9}));
-  CHECK(encode(WriteArgs{1, 2}) == u64s({1, 2}));
+  CHECK(encode(WriteArgs{1, 2, 1}) == u64s({1, 2}) + Encoder().u8(1).take());
   CHECK(encode(WriteReply{9}) == u64s({9}));
   CHECK(encode(ReadArgs{1, 2, 3}) == u64s({1, 2, 3}));
   CHECK(encode(TruncateDataArgs{1, 2}) == u64s({1, 2}));
-  CHECK(encode(RemoveDataArgs{9}) == u64s({9}));
+  CHECK(encode(RemoveDataArgs{9, 1}) == u64s({9}) + Encoder().u8(1).take());
+  CHECK(encode(RemoveDataReply{1}) == Encoder().u8(1).take());
+  CHECK(encode(WritersArgs{9, 1}) == u64s({9}) + Encoder().u8(1).take());
   CHECK(encode(FsyncDataArgs{9}) == u64s({9}));
   CHECK(encode(OpenDataArgs{9, 1, 7}) == u64s({9}) + Encoder().u8(1).take() + u64s({7}));
   CHECK(encode(OpenDataReply{1, 2, 3, 4, 5, 6}) ==
@@ -258,6 +262,8 @@ TEST_CASE("protocol: wire layouts are unchanged") {
   CHECK(encode(AppendArgs{"/p", 1, 2, 3}) == p + u64s({1, 2, 3}));
   CHECK(encode(AppendReply{9}) == u64s({9}));
   CHECK(encode(UtimensArgs{"/p", 1, UtimensArgs::kTimeOmit}) == p + u64s({1, uint64_t(-2)}));
+  CHECK(encode(SymlinkArgs{"/p", "t", 1, 2, 3}) ==
+        p + Encoder().str("t").u32(1).u32(2).u64(3).take());
   CHECK(encode(EmptyReply{}).empty());
 }
 

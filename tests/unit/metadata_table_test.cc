@@ -245,4 +245,22 @@ TEST_CASE("MetadataTable: a fence needs an empty directory and is counted") {
   CHECK(t.fenced(7));
 }
 
+TEST_CASE("MetadataTable: a symbolic link keeps its target until erased") {
+  MetadataTable t;
+  Attr link;
+  link.id = 5;
+  link.mode = S_IFLNK | 0777;
+  link.size = 4;
+  t.insert("/l", link, "/tgt");
+  t.insert("/f", file_attr(6), "ignored");  // only links keep a target
+  CHECK(t.link_target("/l") == "/tgt");
+  CHECK(t.link_target("/f").empty());
+  CHECK(t.link_target("/none").empty());
+  t.erase("/l");
+  CHECK(t.link_target("/l").empty());
+  // The same name made a file again has no target.
+  t.insert("/l", file_attr(7));
+  CHECK(t.link_target("/l").empty());
+}
+
 }  // namespace benchfs

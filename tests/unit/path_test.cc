@@ -168,4 +168,31 @@ TEST_CASE("parse_mount and under_mount: the mount prefix") {
   CHECK(in == "/x");
 }
 
+TEST_CASE("follow_link: a link's target replaces it, the rest of the path follows") {
+  auto follow = [](const std::string& path, const std::string& link, const std::string& target) {
+    std::string out;
+    int err = follow_link(path, link, target, &out);
+    return err ? "errno " + std::to_string(err) : out;
+  };
+  // Absolute targets are BenchFS paths; relative ones start at the link's directory.
+  CHECK(follow("/a/l/x/y", "/a/l", "/t") == "/t/x/y");
+  CHECK(follow("/a/l/x", "/a/l", "t/u") == "/a/t/u/x");
+  CHECK(follow("/a/l", "/a/l", "t") == "/a/t");
+  CHECK(follow("/l", "/l", "t") == "/t");
+  // Normalised, ".." lexically; never above "/".
+  CHECK(follow("/a/l/x", "/a/l", "../b//./c/") == "/b/c/x");
+  CHECK(follow("/a/l", "/a/l", "../../../..") == "/");
+  CHECK(follow("/a/l/x", "/a/l", "/etc") == "/etc/x");
+  // Too long once joined, as Linux.
+  std::string long_target;  // 4020 bytes: the target fits, the path it makes does not
+  for (int i = 0; i < 20; ++i) long_target += "/" + std::string(200, 'y');
+  CHECK(follow("/a/l/" + std::string(200, 'x'), "/a/l", long_target) ==
+        "errno " + std::to_string(ENAMETOOLONG));
+  // The link must be the path or one of its ancestors, by whole components.
+  CHECK(follow("/a/lx", "/a/l", "t") == "errno " + std::to_string(EINVAL));
+  CHECK(follow("/a", "/a/l", "t") == "errno " + std::to_string(EINVAL));
+  CHECK(follow("/a", "/", "t") == "errno " + std::to_string(EINVAL));
+  CHECK(follow("/a", "/a", "") == "errno " + std::to_string(EINVAL));
+}
+
 }  // namespace benchfs

@@ -47,7 +47,7 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       valid(open_args("/d/g", O_CREAT | O_RDWR)),
       valid(StatArgs{"/d/f"}),
       valid(UnlinkArgs{"/d/u"}),
-      valid(CloseUpdateArgs{"/d/f", id, 5, 1}),
+      valid(CloseUpdateArgs{"/d/f", id, 5, 1, 0}),
       valid(mkdir_args("/d/m")),
       valid(RmdirArgs{"/d/e", stat_of(s, "/d/e").id}),
       valid(FenceDirArgs{"/d", d}),
@@ -56,17 +56,19 @@ std::vector<ValidRequest> valid_requests(TestServer& s, uint64_t id) {
       valid(ChmodArgs{"/d/f", 0600}),
       valid(ReadDirArgs{"/d", "", 64 << 10}),
       valid(StatfsArgs{}),
-      valid(RenameInsertArgs{"/d/r", stat_of(s, "/d/f"), 0}),  // parent 0: never fenced
+      valid(RenameInsertArgs{"/d/r", stat_of(s, "/d/f"), 0, ""}),  // parent 0: never fenced
       valid(RenameRemoveArgs{"/d/f", id}),
-      valid(WriteArgs{id, kChunk}, "abc"),
+      valid(WriteArgs{id, kChunk, 0}, "abc"),
       valid(ReadArgs{id, 0, 5}),
       valid(TruncateDataArgs{id, 2}),
-      valid(RemoveDataArgs{id}),
+      valid(RemoveDataArgs{id, 0}),
       valid(FsyncDataArgs{id}),
       // A memory store with a limit offers no extents for clients to copy into.
       valid(OpenDataArgs{id, 1}, "", EOPNOTSUPP),
       valid(AppendArgs{"/d/f", id, 10, 0}),
       valid(UtimensArgs{"/d/f", 1, 2}),
+      valid(SymlinkArgs{"/d/s", "f", 0, 0, d}),
+      valid(WritersArgs{id, 1}),
   };
   REQUIRE(v.size() == static_cast<size_t>(Opcode::kCount) - 1);
   for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i].op == static_cast<Opcode>(i + 1));
@@ -152,10 +154,10 @@ TEST_CASE("server: payload and opcode must agree") {
   TestServer s;
   populate(s);
   uint64_t used = s.store().used();
-  CHECK(s.send(WriteArgs{id, 0}).status == EINVAL);  // nothing to write
-  CHECK(s.send(WriteArgs{id, 0}, std::string(kChunk + 1, 'w')).status == EMSGSIZE);
+  CHECK(s.send(WriteArgs{id, 0, 0}).status == EINVAL);  // nothing to write
+  CHECK(s.send(WriteArgs{id, 0, 0}, std::string(kChunk + 1, 'w')).status == EMSGSIZE);
   CHECK(s.store().used() == used);
-  CHECK(s.send(WriteArgs{id, 0}, std::string(kChunk, 'w')).status == 0);
+  CHECK(s.send(WriteArgs{id, 0, 0}, std::string(kChunk, 'w')).status == 0);
 }
 
 TEST_CASE("server: unknown opcodes and requests carrying a status get EPROTO") {
@@ -227,7 +229,7 @@ TEST_CASE("server: writes are bounded by one chunk and an off_t offset") {
   uint64_t id = populate(s);
   uint64_t used = s.store().used();
   auto write = [&](uint64_t offset, std::string_view data) {
-    return s.send(WriteArgs{id, offset}, data);
+    return s.send(WriteArgs{id, offset, 0}, data);
   };
   CHECK(write(kChunk - 1, "ab").status == EINVAL);
   CHECK(write(~uint64_t{0} - 1, "ab").status == EINVAL);
@@ -254,7 +256,7 @@ TEST_CASE("server: sizes past off_t are refused") {
     CAPTURE(size);
     CHECK(s.send(TruncateArgs{"/d/f", size}).status == EINVAL);
     CHECK(s.send(TruncateDataArgs{id, size}).status == EINVAL);
-    CHECK(s.send(CloseUpdateArgs{"/d/f", id, size, 1}).status == EINVAL);
+    CHECK(s.send(CloseUpdateArgs{"/d/f", id, size, 1, 0}).status == EINVAL);
   }
   CHECK(stat_of(s, "/d/f").size == 0);  // close_update not yet applied; nothing absurd stored
   CHECK(s.send(TruncateArgs{"/d/f", kMaxFileSize}).status == 0);
@@ -308,11 +310,11 @@ TEST_CASE("server: paths must be absolute, normalised, NUL-free and at most PATH
     CHECK(s.send(TruncateArgs{c.path, 0}).status == c.err);
     CHECK(s.send(ChmodArgs{c.path, 0}).status == c.err);
     CHECK(s.send(ReadDirArgs{c.path, "", 4096}).status == c.err);
-    CHECK(s.send(CloseUpdateArgs{c.path, 1, 0, 0}).status == c.err);
+    CHECK(s.send(CloseUpdateArgs{c.path, 1, 0, 0, 0}).status == c.err);
     CHECK(s.send(RenameRemoveArgs{c.path, 1}).status == c.err);
     Attr a;
     a.mode = S_IFREG | 0644;
-    CHECK(s.send(RenameInsertArgs{c.path, a, 0}).status == c.err);  // parent 0: never fenced
+    CHECK(s.send(RenameInsertArgs{c.path, a, 0, ""}).status == c.err);  // parent 0: never fenced
   }
   // Nothing of that landed in the table.
   CHECK(s.expect_ok(StatfsArgs{}).entries == 5);  // "/", /d, /d/e, /d/f, /d/u
@@ -338,10 +340,10 @@ TEST_CASE("server: requests for another server's metadata or chunks are refused"
   const uint64_t id = 12345;
   uint64_t here = first_chunk_on(id, 0, nranks);
   uint64_t elsewhere = here + 1;
-  CHECK(s.send(WriteArgs{id, elsewhere * kChunk}, "x").status == EPROTO);
+  CHECK(s.send(WriteArgs{id, elsewhere * kChunk, 0}, "x").status == EPROTO);
   CHECK(s.send(ReadArgs{id, elsewhere * kChunk, 1}).status == EPROTO);
   CHECK(s.store().file_count() == 0);
-  CHECK(s.send(WriteArgs{id, here * kChunk}, "x").status == 0);
+  CHECK(s.send(WriteArgs{id, here * kChunk, 0}, "x").status == 0);
   CHECK(s.send(ReadArgs{id, here * kChunk, 1}).status == 0);
   s.expect_serving();
 }
@@ -351,7 +353,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
   // Parent id 0 in the inserts below: never fenced.
   Attr root = stat_of(s, "/");
   CHECK(s.send(RenameRemoveArgs{"/", root.id}).status == EBUSY);
-  CHECK(s.send(RenameInsertArgs{"/", root, 0}).status == EBUSY);
+  CHECK(s.send(RenameInsertArgs{"/", root, 0, ""}).status == EBUSY);
   s.expect_serving();
 
   for (uint32_t mode : {uint32_t{S_IFLNK | 0777}, uint32_t{S_IFIFO}, uint32_t{0}, ~uint32_t{0}}) {
@@ -359,13 +361,13 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
     Attr a;
     a.id = 77;
     a.mode = mode;
-    CHECK(s.send(RenameInsertArgs{"/odd", a, 0}).status == EINVAL);
+    CHECK(s.send(RenameInsertArgs{"/odd", a, 0, ""}).status == EINVAL);
   }
   Attr big;
   big.id = 78;
   big.mode = S_IFREG | 0644;
   big.size = uint64_t{1} << 63;
-  CHECK(s.send(RenameInsertArgs{"/big", big, 0}).status == EINVAL);
+  CHECK(s.send(RenameInsertArgs{"/big", big, 0, ""}).status == EINVAL);
   CHECK(s.send(StatArgs{"/odd"}).status == ENOENT);
   CHECK(s.send(StatArgs{"/big"}).status == ENOENT);
 }
@@ -373,7 +375,7 @@ TEST_CASE("server: the root cannot be renamed away, and entries keep a real type
 TEST_CASE("server: a repeated rename insert answers with a complete reply") {
   TestServer s;
   populate(s);
-  const RenameInsertArgs insert{"/d/r", stat_of(s, "/d/f"), 0};  // parent 0: never fenced
+  const RenameInsertArgs insert{"/d/r", stat_of(s, "/d/f"), 0, ""};  // parent 0: never fenced
   for (int attempt = 0; attempt < 2; ++attempt) {
     CAPTURE(attempt);
     // The reply decodes whole (expect_ok checks), saying nothing was replaced.
@@ -386,7 +388,7 @@ TEST_CASE("server: no entry is created under a fenced directory") {
   populate(s);
   const uint64_t e = stat_of(s, "/d/e").id;
   CHECK(s.expect_ok(FenceDirArgs{"/d/e", e}).has_entries == 0);  // empty: fenced
-  const RenameInsertArgs into_e{"/d/e/u", stat_of(s, "/d/u"), e};
+  const RenameInsertArgs into_e{"/d/e/u", stat_of(s, "/d/u"), e, ""};
   auto refused = [&] {
     CHECK(s.send(open_args("/d/e/x", O_CREAT | O_RDWR, e)).status == ESTALE);
     CHECK(s.send(mkdir_args("/d/e/y", e)).status == ESTALE);
@@ -424,13 +426,13 @@ TEST_CASE("server: a directory moved by rename gets a new id") {
   TestServer s;
   populate(s);
   Attr e = stat_of(s, "/d/e");
-  s.expect_ok(RenameInsertArgs{"/m", e, 0});
+  s.expect_ok(RenameInsertArgs{"/m", e, 0, ""});
   Attr m = stat_of(s, "/m");
   CHECK(m.is_dir());
   CHECK(m.id != e.id);  // the old id stays fenced for the old path
   // A file keeps its id, and with it its chunks.
   Attr f = stat_of(s, "/d/f");
-  s.expect_ok(RenameInsertArgs{"/g", f, 0});
+  s.expect_ok(RenameInsertArgs{"/g", f, 0, ""});
   CHECK(stat_of(s, "/g").id == f.id);
 }
 
@@ -519,7 +521,7 @@ TEST_CASE("server: unlink drops the chunks of a file this server made") {
   TestServer s;
   uint64_t id = s.expect_ok(open_args("/w", O_CREAT | O_RDWR)).attr.id;
   s.expect_ok(open_args("/o", O_CREAT | O_RDWR));
-  CHECK(s.expect_ok(WriteArgs{id, 100}, "abc").written == 3);
+  CHECK(s.expect_ok(WriteArgs{id, 100, 0}, "abc").written == 3);
   CHECK(s.store().file_count() == 1);
   auto u = s.expect_ok(UnlinkArgs{"/w"});
   CHECK(u.id == id);
@@ -546,6 +548,112 @@ TEST_CASE("server: appends get consecutive ranges at the end") {
   s.expect_ok(mkdir_args("/dir"));
   CHECK(s.send(AppendArgs{"/dir", stat_of(s, "/dir").id, 1, 0}).status == EISDIR);
   CHECK(stat_of(s, "/a").size == 101);
+}
+
+// A symbolic link is an entry holding its target; requests that would
+// act on what it names answer ELOOP (the client follows it) and change
+// nothing, and a link carries no data to reclaim.
+TEST_CASE("server: symbolic links") {
+  TestServer s;
+  s.expect_ok(mkdir_args("/d"));
+  const uint64_t d = stat_of(s, "/d").id;
+  s.expect_ok(SymlinkArgs{"/l", "d/x", 7, 8, 0});
+  auto r = s.expect_ok(StatArgs{"/l"});
+  CHECK(r.attr.is_link());
+  CHECK((r.attr.mode & 07777) == 0777);
+  CHECK(r.attr.size == 3);
+  CHECK(r.attr.uid == 7);
+  CHECK(r.link_target == "d/x");
+  CHECK(s.expect_ok(StatArgs{"/d"}).link_target.empty());
+  CHECK(s.send(SymlinkArgs{"/l", "y", 0, 0, 0}).status == EEXIST);
+  CHECK(s.send(SymlinkArgs{"/d", "y", 0, 0, 0}).status == EEXIST);
+  CHECK(s.send(SymlinkArgs{"/e", "", 0, 0, 0}).status == EINVAL);
+  CHECK(s.send(SymlinkArgs{"/e", std::string("a\0b", 3), 0, 0, 0}).status == EINVAL);
+  CHECK(s.send(SymlinkArgs{"/e", std::string(PATH_MAX, 'a'), 0, 0, 0}).status == ENAMETOOLONG);
+  s.expect_ok(SymlinkArgs{"/e", std::string(PATH_MAX - 1, 'a'), 0, 0, 0});
+  // Under a fenced directory, as every create.
+  s.expect_ok(FenceDirArgs{"/d", d});
+  CHECK(s.send(SymlinkArgs{"/d/l", "x", 0, 0, d}).status == ESTALE);
+  s.expect_ok(UnfenceDirArgs{d});
+  for (uint32_t flags : {O_RDONLY, O_RDWR | O_TRUNC, O_CREAT | O_WRONLY})
+    CHECK(s.send(open_args("/l", flags)).status == ELOOP);
+  CHECK(s.send(open_args("/l", O_CREAT | O_EXCL | O_WRONLY)).status == EEXIST);
+  CHECK(s.send(TruncateArgs{"/l", 0}).status == ELOOP);
+  CHECK(s.send(ChmodArgs{"/l", 0600}).status == ELOOP);
+  CHECK(s.send(RmdirArgs{"/l", r.attr.id}).status == ENOTDIR);
+  CHECK(stat_of(s, "/l").size == 3);
+  // A link moves with its target, which must match its size; a file moved
+  // onto a link replaces it without data to reclaim.
+  Attr link = r.attr;
+  CHECK(s.send(RenameInsertArgs{"/m", link, 0, ""}).status == EINVAL);
+  CHECK(s.send(RenameInsertArgs{"/m", link, 0, "toolong"}).status == EINVAL);
+  s.expect_ok(RenameInsertArgs{"/m", link, 0, "d/x"});
+  CHECK(s.expect_ok(StatArgs{"/m"}).link_target == "d/x");
+  Attr file = s.expect_ok(open_args("/f", O_CREAT | O_RDWR)).attr;
+  CHECK(s.send(RenameInsertArgs{"/g", file, 0, "t"}).status == EINVAL);  // a file has no target
+  auto replaced = s.expect_ok(RenameInsertArgs{"/m", file, 0, ""});
+  CHECK(replaced.replaced == 1);
+  CHECK(replaced.old_size == 0);
+  // Unlinking a link reports no data, and nothing to remove elsewhere.
+  auto u = s.expect_ok(UnlinkArgs{"/l"});
+  CHECK(u.size == 0);
+  CHECK(u.removed_here == 1);
+  CHECK(u.open_for_writing == 0);
+  CHECK(s.send(StatArgs{"/l"}).status == ENOENT);
+  s.expect_serving();
+}
+
+// Issue 24, item 3: the server that made an id counts the descriptors
+// writing to it; a removal that finds writers makes the id stale, and
+// every data request for a stale id is refused without storing anything.
+TEST_CASE("server: writers are counted, and a stale id is refused") {
+  TestServer s;
+  uint64_t id = s.expect_ok(open_args("/w", O_CREAT | O_RDWR)).attr.id;
+  CHECK(s.expect_ok(WriteArgs{id, 0, 1}, "abc").written == 3);  // a first write counts
+  s.expect_ok(WritersArgs{id, 1});                               // and a second writer
+  s.expect_ok(WritersArgs{id, 0});                               // who closes
+  auto u = s.expect_ok(UnlinkArgs{"/w"});
+  CHECK(u.open_for_writing == 1);
+  CHECK(u.removed_here == 1);
+  CHECK(s.expect_ok(RemoveDataArgs{id, 1}).had_writers == 0);  // forgotten by the unlink
+  CHECK(s.send(WriteArgs{id, 0, 0}, "late").status == ESTALE);
+  CHECK(s.send(WriteArgs{id, 0, 1}, "late").status == ESTALE);
+  CHECK(s.send(ReadArgs{id, 0, 4}).status == ESTALE);
+  CHECK(s.send(TruncateDataArgs{id, 0}).status == ESTALE);
+  CHECK(s.send(FsyncDataArgs{id}).status == ESTALE);
+  CHECK(s.send(WritersArgs{id, 1}).status == ESTALE);
+  CHECK(s.store().file_count() == 0);  // nothing stored for it again
+  // Writers that all closed leave nothing to count: a plain removal.
+  uint64_t quiet = s.expect_ok(open_args("/q", O_CREAT | O_RDWR)).attr.id;
+  CHECK(s.expect_ok(WriteArgs{quiet, 0, 1}, "abc").written == 3);
+  s.expect_ok(CloseUpdateArgs{"/q", quiet, 3, 1, 1});
+  CHECK(s.expect_ok(UnlinkArgs{"/q"}).open_for_writing == 0);
+  CHECK(s.expect_ok(WriteArgs{quiet, 0, 0}, "new").written == 3);  // not stale: counted writers
+  // A descriptor opened before that writes only now is refused: the file
+  // is no longer live where it was made.
+  CHECK(s.send(WritersArgs{quiet, 1}).status == ESTALE);
+  CHECK(s.send(WriteArgs{quiet, 0, 1}, "late").status == ESTALE);
+  s.expect_ok(RemoveDataArgs{quiet, 0});
+  // The count lives with the id's maker: RemoveData reports and forgets it
+  // (a file whose metadata lives elsewhere, after a rename).
+  uint64_t moved = s.expect_ok(open_args("/m", O_CREAT | O_RDWR)).attr.id;
+  s.expect_ok(WritersArgs{moved, 1});
+  CHECK(s.expect_ok(RemoveDataArgs{moved, 0}).had_writers == 1);
+  CHECK(s.expect_ok(RemoveDataArgs{moved, 0}).had_writers == 0);
+  CHECK(s.send(WritersArgs{moved, 2}).status == EPROTO);
+  CHECK(s.send(RemoveDataArgs{moved, 2}).status == EPROTO);
+  s.expect_serving();
+}
+
+TEST_CASE("server: only the id's maker counts its writers") {
+  TestServer s(0, 2);
+  // Ids made by rank 1: chunk 0 lives there.
+  const uint64_t foreign = make_file_id(1, 5);
+  uint64_t k = 0;
+  while (chunk_owner(foreign, k, 2) != 0) ++k;
+  CHECK(s.send(WritersArgs{foreign, 1}).status == EPROTO);
+  CHECK(s.send(WriteArgs{foreign, k * kChunk, 1}, "x").status == EPROTO);
+  CHECK(s.send(WriteArgs{foreign, k * kChunk, 0}, "x").status == 0);
 }
 
 }  // namespace benchfs
