@@ -344,28 +344,22 @@ static uint64_t unpublished_end(Instance& inst, uint64_t id) {
   return end;
 }
 
-extern "C" int benchfs_stat(const char* path, struct stat* st) {
+// benchfs_stat (follow: true) and benchfs_lstat.
+static int stat_path(const char* path, struct stat* st, bool follow) {
   int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
     if (!st) return EFAULT;
     Attr a;
-    if (int e = inst.client->stat(p, &a)) return e;
-    if (!a.is_dir()) a.size = std::max(a.size, unpublished_end(inst, a.id));
+    if (int e = follow ? inst.client->stat(p, &a) : inst.client->lstat(p, &a)) return e;
+    if (S_ISREG(a.mode)) a.size = std::max(a.size, unpublished_end(inst, a.id));
     attr_to_stat(a, inst.config.chunk_size, st);
     return 0;
   });
   return result(err, 0);
 }
 
-extern "C" int benchfs_lstat(const char* path, struct stat* st) {
-  int err = with_path(path, Slash::kNamesDir, [&](Instance& inst, const std::string& p, bool) {
-    if (!st) return EFAULT;
-    Attr a;
-    if (int e = inst.client->lstat(p, &a)) return e;
-    attr_to_stat(a, inst.config.chunk_size, st);
-    return 0;
-  });
-  return result(err, 0);
-}
+extern "C" int benchfs_stat(const char* path, struct stat* st) { return stat_path(path, st, true); }
+
+extern "C" int benchfs_lstat(const char* path, struct stat* st) { return stat_path(path, st, false); }
 
 extern "C" int benchfs_symlink(const char* target, const char* linkpath) {
   int err = with_instance([&](Instance& inst) {
@@ -443,7 +437,7 @@ extern "C" int benchfs_truncate(const char* path, off_t length) {
   int err = with_instance([&](Instance& inst) {
     if (length < 0) return EINVAL;  // before the path, as Linux
     return path_op(inst, path, Slash::kNamesDir, [&](const std::string& p, bool) {
-      return inst.client->truncate(p, static_cast<uint64_t>(length), open_files(inst));
+      return inst.client->truncate(p, static_cast<uint64_t>(length), false, open_files(inst));
     });
   });
   return result(err, 0);
@@ -455,7 +449,7 @@ extern "C" int benchfs_ftruncate(int fd, off_t length) {
     auto f = lookup(inst, fd);
     if (!f) return EBADF;
     if (!writable(*f) || f->is_dir) return EINVAL;  // as Linux
-    return inst.client->truncate(f->path, static_cast<uint64_t>(length), open_files(inst));
+    return inst.client->truncate(f->path, static_cast<uint64_t>(length), true, open_files(inst));
   });
   return result(err, 0);
 }

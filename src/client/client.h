@@ -120,8 +120,8 @@ class Client {
   int rmdir(const std::string& path);
   // Sets the size; shrinking reclaims the chunks past it on every server.
   // This rank's open files of it (among open_files) lose their unpublished
-  // writes past the new size.
-  int truncate(const std::string& path, uint64_t length,
+  // writes past the new size.  by_fd: path is an open file's, resolved.
+  int truncate(const std::string& path, uint64_t length, bool by_fd,
                const std::vector<std::shared_ptr<OpenFile>>& open_files);
   int chmod(const std::string& path, mode_t mode);
   // times as utimensat's (NULL: both now; UTIME_NOW, UTIME_OMIT).
@@ -164,7 +164,9 @@ class Client {
   // component may be one: see each).
   int open_entry(const std::string& path, int flags, mode_t mode, OpenFile* file);
   int unlink_entry(const std::string& path);
-  int truncate_entry(const std::string& path, uint64_t length, OpenFile* open_file);
+  int truncate_entry(const std::string& path, uint64_t length,
+                     const std::vector<std::shared_ptr<OpenFile>>& open_files);
+  int utimens_entry(const std::string& path, const struct timespec* times);
   int rmdir_entry(const std::string& path);
   int rename_entry(const std::string& from, const std::string& to);
   // Typed requests (rpc/protocol.h); the templates are defined in calls.h.

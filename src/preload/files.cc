@@ -196,7 +196,7 @@ int fcntl_benchfs(int fd, const Description& d, int cmd, long arg) {
     case F_SETLKW:
     case F_OFD_GETLK:
     case F_OFD_SETLK:
-    case F_OFD_SETLKW: return fail(ENOTSUP);  // BenchFS has no locks
+    case F_OFD_SETLKW: return fail(ENOLCK);  // BenchFS has no locks (docs/reliability.md)
     default: return fail(EINVAL);
   }
 }
@@ -469,12 +469,12 @@ extern "C" void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off
 }
 
 extern "C" int flock(int fd, int op) noexcept {
-  if (fds().holds(fd)) return fail(ENOTSUP);
+  if (fds().holds(fd)) return fail(ENOLCK);
   return REAL(flock)(fd, op);
 }
 
 extern "C" int lockf(int fd, int cmd, off_t len) {
-  if (fds().holds(fd)) return fail(ENOTSUP);
+  if (fds().holds(fd)) return fail(ENOLCK);
   return REAL(lockf)(fd, cmd, len);
 }
 
@@ -526,7 +526,7 @@ extern "C" int stat(const char* path, struct stat* st) noexcept {
 extern "C" int lstat(const char* path, struct stat* st) noexcept {
   return on_path(
       AT_FDCWD, path, [&](const char* p) { return REAL(lstat)(p, st); },
-      [&](const std::string& p) { return benchfs_stat(p.c_str(), st); });
+      [&](const std::string& p) { return benchfs_lstat(p.c_str(), st); });
 }
 
 extern "C" int fstat(int fd, struct stat* st) noexcept {
@@ -539,7 +539,9 @@ extern "C" int fstatat(int dirfd, const char* path, struct stat* st, int flags) 
   if (!*path && (flags & AT_EMPTY_PATH) && fds().holds(dirfd)) return fstat(dirfd, st);
   return on_path(
       dirfd, path, [&](const char* p) { return REAL(fstatat)(dirfd, p, st, flags); },
-      [&](const std::string& p) { return benchfs_stat(p.c_str(), st); });
+      [&](const std::string& p) {
+        return flags & AT_SYMLINK_NOFOLLOW ? benchfs_lstat(p.c_str(), st) : benchfs_stat(p.c_str(), st);
+      });
 }
 
 // On 64-bit Linux struct stat64 is struct stat.
@@ -568,7 +570,8 @@ extern "C" int statx(int dirfd, const char* path, int flags, unsigned mask,
   return on_path(
       dirfd, path, [&](const char* p) { return REAL(statx)(dirfd, p, flags, mask, x); },
       [&](const std::string& p) {
-        if (benchfs_stat(p.c_str(), &st) != 0) return -1;
+        int r = flags & AT_SYMLINK_NOFOLLOW ? benchfs_lstat(p.c_str(), &st) : benchfs_stat(p.c_str(), &st);
+        if (r != 0) return -1;
         fill_statx(st, x);
         return 0;
       });

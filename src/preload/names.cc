@@ -1,6 +1,7 @@
 // The POSIX calls on names: directories, rename, unlink, permissions and
-// times, the working directory, realpath; and the calls BenchFS does not
-// support on its paths (links, owners, extended attributes).
+// times, the working directory, realpath, symbolic links; and the calls
+// BenchFS does not support on its paths (hard links, owners, extended
+// attributes).
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,10 +12,12 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "benchfs/benchfs.h"
+#include "common/path.h"
 #include "preload/preload.h"
 #include "preload/real.h"
 
@@ -333,30 +336,71 @@ extern "C" int linkat(int olddir, const char* from, int newdir, const char* to, 
   return REAL(linkat)(olddir, from, newdir, to, flags);
 }
 
+// A link's target as BenchFS stores it: an absolute target under the mount
+// without the prefix (BenchFS reads absolute targets in its own namespace),
+// anything else as given.
+static std::string stored_target(const char* target) {
+  std::string norm;
+  if (target[0] == '/' && benchfs::normalize_path(target, &norm) == 0) {
+    std::string inside;
+    if (benchfs::under_mount(norm, mount(), &inside)) return inside;
+  }
+  return target;
+}
+
+// readlink's answer from what BenchFS stored: an absolute target under the
+// mount again.
+static ssize_t read_link(const std::string& path, char* buf, size_t size) {
+  char target[PATH_MAX];
+  ssize_t n = benchfs_readlink(path.c_str(), target, sizeof target - 1);
+  if (n < 0) return -1;
+  std::string t(target, static_cast<size_t>(n));
+  if (!t.empty() && t[0] == '/') t = t == "/" ? mount() : mount() + t;
+  if (!buf) return fail(EFAULT);
+  if (size == 0) return fail(EINVAL);
+  size_t copied = std::min(size, t.size());
+  std::memcpy(buf, t.data(), copied);
+  return static_cast<ssize_t>(copied);
+}
+
 extern "C" int symlink(const char* target, const char* linkpath) noexcept {
-  // EPERM: "the file system does not support symbolic links" (symlink(2)).
   return on_path(
       AT_FDCWD, linkpath, [&](const char* p) { return REAL(symlink)(target, p); },
-      [](const std::string&) { return fail(EPERM); });
+      [&](const std::string& p) {
+        if (!target) return fail(EFAULT);
+        return benchfs_symlink(stored_target(target).c_str(), p.c_str());
+      });
 }
 
 extern "C" int symlinkat(const char* target, int dirfd, const char* linkpath) noexcept {
   return on_path(
       dirfd, linkpath, [&](const char* p) { return REAL(symlinkat)(target, dirfd, p); },
-      [](const std::string&) { return fail(EPERM); });
+      [&](const std::string& p) {
+        if (!target) return fail(EFAULT);
+        return benchfs_symlink(stored_target(target).c_str(), p.c_str());
+      });
 }
 
 extern "C" ssize_t readlink(const char* path, char* buf, size_t size) noexcept {
-  // Nothing in BenchFS is a symbolic link: EINVAL, as for any other file.
-  return unsupported(AT_FDCWD, path, EINVAL, [&](const char* p) {
-    return static_cast<int>(REAL(readlink)(p, buf, size));
-  });
+  Target t = resolve(AT_FDCWD, path);
+  switch (t.kind) {
+    case Target::kLibc: return REAL(readlink)(path, buf, size);
+    case Target::kLibcPath: return REAL(readlink)(t.path.c_str(), buf, size);
+    case Target::kError: return fail(t.error);
+    case Target::kBenchfs: break;
+  }
+  return call_benchfs([&] { return read_link(t.path, buf, size); });
 }
 
 extern "C" ssize_t readlinkat(int dirfd, const char* path, char* buf, size_t size) noexcept {
-  return unsupported(dirfd, path, EINVAL, [&](const char* p) {
-    return static_cast<int>(REAL(readlinkat)(dirfd, p, buf, size));
-  });
+  Target t = resolve(dirfd, path);
+  switch (t.kind) {
+    case Target::kLibc: return REAL(readlinkat)(dirfd, path, buf, size);
+    case Target::kLibcPath: return REAL(readlink)(t.path.c_str(), buf, size);
+    case Target::kError: return fail(t.error);
+    case Target::kBenchfs: break;
+  }
+  return call_benchfs([&] { return read_link(t.path, buf, size); });
 }
 
 extern "C" int chown(const char* path, uid_t uid, gid_t gid) noexcept {

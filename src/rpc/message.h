@@ -46,11 +46,10 @@ enum class Opcode : uint16_t {
   kFsyncData,
   kOpenData,
   kAppend,
-  // Metadata again (added after the data opcodes: the numbers are fixed).
+  // Added later (the numbers are fixed once given): metadata,
   kUtimens,
-  // Metadata again (numbers are kept once given).
   kSymlink,
-  // Data again.
+  // and data.
   kWriters,
   kCount
 };

@@ -155,13 +155,31 @@ static void dir_descriptors(void) {
    * UCX's memory hooks call libc's mmap directly: never a mapping. */
   CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED &&
         (errno == ENODEV || errno == EBADF));
-  FAILS(flock(fd, LOCK_EX), ENOTSUP);
+  FAILS(flock(fd, LOCK_EX), ENOLCK);
   struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-  FAILS(fcntl(fd, F_SETLK, &lk), ENOTSUP);
+  FAILS(fcntl(fd, F_SETLK, &lk), ENOLCK);
   FAILS(link("data", "hard"), EPERM);
-  FAILS(symlink("data", "soft"), EPERM);
-  char lbuf[16];
+  char lbuf[PATH_MAX];
   FAILS(readlink("data", lbuf, sizeof lbuf), EINVAL);
+
+  /* Symbolic links: relative and absolute (with the mount prefix) targets. */
+  CHECK(symlink("data", "soft") == 0);
+  CHECK(readlink("soft", lbuf, sizeof lbuf) == 4 && memcmp(lbuf, "data", 4) == 0);
+  CHECK(lstat("soft", &st) == 0 && S_ISLNK(st.st_mode) && st.st_size == 4);
+  CHECK(stat("soft", &st) == 0 && S_ISREG(st.st_mode));
+  CHECK(fstatat(dfd, "soft", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
+  FAILS(open("soft", O_RDONLY | O_NOFOLLOW), ELOOP);
+  char abs[PATH_MAX + 8], cwd[PATH_MAX];
+  CHECK(getcwd(cwd, sizeof cwd) != NULL);
+  snprintf(abs, sizeof abs, "%s/data", cwd);
+  CHECK(symlinkat(abs, dfd, "hardpath") == 0);
+  ssize_t n = readlinkat(dfd, "hardpath", lbuf, sizeof lbuf);
+  CHECK(n == (ssize_t)strlen(abs) && memcmp(lbuf, abs, (size_t)n) == 0);
+  int lfd = open("hardpath", O_RDONLY);
+  CHECK(lfd >= 0 && read(lfd, lbuf, 2) == 2 && memcmp(lbuf, "AB", 2) == 0);
+  CHECK(close(lfd) == 0);
+  CHECK(unlink("soft") == 0 && unlink("hardpath") == 0);
+  CHECK(stat("data", &st) == 0);  /* the links went, not the file */
   CHECK(close(fd) == 0);
   FAILS(close(fd), EBADF);
   FAILS(read(fd, buf, 1), EBADF);

@@ -176,7 +176,7 @@ TEST_CASE("Client: truncate reclaims exactly the chunks past the new size") {
 
   job.sent.clear();
   const uint64_t cut = kChunk + kChunk / 2;
-  REQUIRE(client.truncate("/t", cut, {}) == 0);
+  REQUIRE(client.truncate("/t", cut, false, {}) == 0);
   // Chunks 1..4 hold bytes at or past the cut; chunk 4 shares chunk 0's
   // server, so four servers are asked, and chunk 0's is asked once.
   CHECK(job.count(Opcode::kTruncateData) == 4);
@@ -185,7 +185,7 @@ TEST_CASE("Client: truncate reclaims exactly the chunks past the new size") {
   CHECK(a.size == cut);
 
   // Grown again: what was cut reads as zeros, what stayed is intact.
-  REQUIRE(client.truncate("/t", size, {}) == 0);
+  REQUIRE(client.truncate("/t", size, false, {}) == 0);
   OpenFile r;
   REQUIRE(client.open("/t", O_RDONLY, 0, &r) == 0);
   std::vector<char> back(size, 'x');
@@ -196,7 +196,7 @@ TEST_CASE("Client: truncate reclaims exactly the chunks past the new size") {
   CHECK(client.close(r) == 0);
 
   // Truncated to 0 and unlinked: nothing is left on any server.
-  REQUIRE(client.truncate("/t", 0, {}) == 0);
+  REQUIRE(client.truncate("/t", 0, false, {}) == 0);
   REQUIRE(client.unlink("/t") == 0);
   for (auto* s : job.stores) CHECK(s->file_count() == 0);
 }
