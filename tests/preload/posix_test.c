@@ -246,6 +246,39 @@ static void stdout_redirect(void) {
   file_is("stdout2.txt", want);
 }
 
+/* exec: a BenchFS descriptor without FD_CLOEXEC survives as a placeholder
+ * (an O_PATH descriptor of /dev/null: reads fail, nothing reaches a file),
+ * one with FD_CLOEXEC is gone.  The child is this program again, in its
+ * --exec-check mode (no MPI). */
+static void exec_child(void) {
+  int keep = open("notes.txt", O_RDONLY);
+  int gone = open("notes.txt", O_RDONLY | O_CLOEXEC);
+  CHECK(keep >= 0 && gone >= 0);
+  char k[16], g[16];
+  snprintf(k, sizeof k, "%d", keep);
+  snprintf(g, sizeof g, "%d", gone);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    execl("/proc/self/exe", "posix_test", "--exec-check", k, g, (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(close(keep) == 0 && close(gone) == 0);
+}
+
+/* The exec'd side: 0 when the descriptors are as exec_child expects. */
+static int exec_check(int keep, int gone) {
+  char link[64], target[PATH_MAX] = {0}, c;
+  snprintf(link, sizeof link, "/proc/self/fd/%d", keep);
+  if (readlink(link, target, sizeof target - 1) < 0 || strcmp(target, "/dev/null") != 0) return 1;
+  if (read(keep, &c, 1) != -1 || errno != EBADF) return 2;
+  if (fcntl(gone, F_GETFD) != -1 || errno != EBADF) return 3;
+  return 0;
+}
+
 static void forked_child(void) {
   int fd = open("notes.txt", O_RDONLY);
   CHECK(fd >= 0);
@@ -270,6 +303,7 @@ static void forked_child(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--exec-check") == 0) return exec_check(atoi(argv[2]), atoi(argv[3]));
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
@@ -287,6 +321,15 @@ int main(int argc, char **argv) {
   dir_descriptors();
   stdout_redirect();
   forked_child();
+  exec_child();
+  /* fchdir to a BenchFS directory descriptor, and back out. */
+  int here = open(".", O_RDONLY | O_DIRECTORY);
+  CHECK(here >= 0);
+  CHECK(chdir("/") == 0);
+  CHECK(fchdir(here) == 0);
+  char again[PATH_MAX];
+  CHECK(getcwd(again, sizeof again) && strcmp(again, dir) == 0);
+  CHECK(close(here) == 0);
   listing(".", 3); /* notes.txt, stdout.txt, stdout2.txt */
 
   /* A path outside the mount still reaches the kernel. */
