@@ -79,19 +79,6 @@ int open_at(int dirfd, const char* path, int flags, mode_t mode, bool at) {
   return open_benchfs(t.path, flags, mode);
 }
 
-// A path call: libc's function for paths not ours, bfs(path) for ours.
-template <typename Libc, typename Bfs>
-int on_path(int dirfd, const char* path, Libc libc, Bfs bfs) {
-  Target t = resolve(dirfd, path);
-  switch (t.kind) {
-    case Target::kLibc: return libc(path);
-    case Target::kLibcPath: return libc(t.path.c_str());
-    case Target::kError: return fail(t.error);
-    case Target::kBenchfs: break;
-  }
-  return call_benchfs([&] { return bfs(t.path); });
-}
-
 // An fd call on a BenchFS descriptor that is a directory from opendir
 // (no BenchFS file behind it): what a read or write of a directory gives.
 int bfd_of(const Description& d, int dir_errno) {

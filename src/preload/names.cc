@@ -24,18 +24,6 @@
 namespace benchfs::preload {
 namespace {
 
-template <typename Libc, typename Bfs>
-int on_path(int dirfd, const char* path, Libc libc, Bfs bfs) {
-  Target t = resolve(dirfd, path);
-  switch (t.kind) {
-    case Target::kLibc: return libc(path);
-    case Target::kLibcPath: return libc(t.path.c_str());
-    case Target::kError: return fail(t.error);
-    case Target::kBenchfs: break;
-  }
-  return call_benchfs([&] { return bfs(t.path); });
-}
-
 // Calls BenchFS does not offer: fail on its paths with err, after checking
 // that the path exists (ENOENT first, as a kernel would).
 template <typename Libc>

@@ -48,6 +48,21 @@ auto call_benchfs(Fn fn) -> decltype(fn()) {
   return r;
 }
 
+// A call with a path: libc's function for paths not ours (with the path a
+// working directory in the mount made of a relative one), bfs(path) for
+// ours.
+template <typename Libc, typename Bfs>
+int on_path(int dirfd, const char* path, Libc libc, Bfs bfs) {
+  Target t = resolve(dirfd, path);
+  switch (t.kind) {
+    case Target::kLibc: return libc(path);
+    case Target::kLibcPath: return libc(t.path.c_str());
+    case Target::kError: return fail(t.error);
+    case Target::kBenchfs: break;
+  }
+  return call_benchfs([&] { return bfs(t.path); });
+}
+
 // The description behind a BenchFS descriptor, or null (not ours).
 inline std::shared_ptr<Description> ours(int fd) { return fds().holds(fd) ? fds().get(fd) : nullptr; }
 
