@@ -16,7 +16,7 @@ Engine::Engine(const Config& config, std::unique_ptr<Transport> transport, Servi
     : spin_(std::chrono::microseconds(config.spin_us)),
       timeout_(std::chrono::nanoseconds(static_cast<int64_t>(config.rpc_timeout * 1e9))),
       watch_(std::chrono::microseconds(config.watch_us)),
-      oversubscribed_(transport->same_host().ranks_on_host() >
+      oversubscribed_(transport->same_host().ranks_on_kernel() >
                       std::max(1u, std::thread::hardware_concurrency())),
       transport_(std::move(transport)),
       service_(service),

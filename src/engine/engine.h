@@ -106,7 +106,7 @@ class Engine final : public Runtime {
   std::chrono::nanoseconds spin_;
   std::chrono::nanoseconds timeout_;
   std::chrono::nanoseconds watch_;
-  bool oversubscribed_;  // more ranks on this host than cores
+  bool oversubscribed_;  // more ranks on this machine's kernel than cores
   std::unique_ptr<Transport> transport_;
   Service& service_;
   RankStats stats_;  // in the driver seat only

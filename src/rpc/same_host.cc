@@ -18,16 +18,20 @@ namespace benchfs {
 
 namespace {
 
-// Identifies the running kernel: the host name and the boot id, so that two
+// The running kernel's boot id: ranks with the same one share its CPUs.
+std::string boot_id() {
+  std::ifstream boot("/proc/sys/kernel/random/boot_id");
+  std::string line;
+  std::getline(boot, line);
+  return line;
+}
+
+// Identifies the host: the host name and the boot id, so that two
 // containers with one name on different machines differ.
 uint64_t host_id() {
   char name[256] = {};
   gethostname(name, sizeof name - 1);
-  std::string id = name;
-  std::ifstream boot("/proc/sys/kernel/random/boot_id");
-  std::string line;
-  if (std::getline(boot, line)) id += line;
-  return std::hash<std::string>{}(id);
+  return std::hash<std::string>{}(std::string(name) + boot_id());
 }
 
 // One process_vm_readv/writev, repeated over partial transfers.
@@ -62,17 +66,20 @@ void SameHost::exchange(MPI_Comm comm, int rank, int wake_fd) {
   // whether it may copy from their memory.
   struct HostId {
     uint64_t host;
+    uint64_t kernel;
     int64_t pid;
     uint64_t probe_addr;
     int64_t wake_fd;
   };
   static const uint64_t probe_word = kMsgMagic;
-  HostId me{host_id(), static_cast<int64_t>(getpid()), reinterpret_cast<uint64_t>(&probe_word),
-            wake_fd};
+  HostId me{host_id(), std::hash<std::string>{}(boot_id()), static_cast<int64_t>(getpid()),
+            reinterpret_cast<uint64_t>(&probe_word), wake_fd};
   std::vector<HostId> ids(size);
   MPI_Allgather(&me, sizeof me, MPI_BYTE, ids.data(), sizeof me, MPI_BYTE, comm);
   peers_.resize(size);
+  ranks_on_kernel_ = 0;
   for (int r = 0; r < size; ++r) {
+    ranks_on_kernel_ += ids[r].kernel == me.kernel;
     peers_[r].same_host = ids[r].host == me.host;
     peers_[r].pid = static_cast<pid_t>(ids[r].pid);
     peers_[r].wake_fd_number = static_cast<int>(ids[r].wake_fd);
@@ -92,12 +99,6 @@ void SameHost::exchange(MPI_Comm comm, int rank, int wake_fd) {
   int all_can_copy = 0;
   MPI_Allreduce(&can_copy, &all_can_copy, 1, MPI_INT, MPI_MIN, comm);
   direct_ = all_can_copy != 0;
-}
-
-unsigned SameHost::ranks_on_host() const {
-  unsigned n = 0;
-  for (const Peer& p : peers_) n += p.same_host;
-  return n;
 }
 
 bool SameHost::exited(int dest) const {

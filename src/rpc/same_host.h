@@ -28,8 +28,11 @@ class SameHost {
   // rank's own wake-up eventfd.
   void exchange(MPI_Comm comm, int rank, int wake_fd);
 
-  // Ranks of the job on this host, this one included.
-  unsigned ranks_on_host() const;
+  // Ranks of the job whose threads share this kernel's CPUs, this one
+  // included: more than the ranks on this host where hosts are namespaces
+  // or containers of one machine (scripts/hosts), which UCX and BenchFS
+  // treat as separate hosts.
+  unsigned ranks_on_kernel() const { return ranks_on_kernel_; }
   // True if `dest` runs on this host.
   bool on_host(int dest) const { return peers_[dest].same_host; }
   // True if payloads to and from `dest` may be copied between the two
@@ -63,6 +66,7 @@ class SameHost {
     int wake_fd = -1;         // our duplicate of it; -2: could not take one
   };
   std::vector<Peer> peers_;
+  unsigned ranks_on_kernel_ = 1;
   bool direct_ = false;
 };
 
