@@ -287,24 +287,28 @@ extern "C" int dup(int fd) noexcept {
 extern "C" int dup2(int oldfd, int newfd) noexcept { return dup_onto(oldfd, newfd, 0, false); }
 extern "C" int dup3(int oldfd, int newfd, int flags) noexcept { return dup_onto(oldfd, newfd, flags, true); }
 
+// fcntl and fcntl64 (the same on 64-bit Linux).
+static int fcntl_call(int fd, int cmd, va_list ap, int (*libc)(int, int, ...)) {
+  long arg = va_arg(ap, long);  // every command's argument fits (int, long or a pointer)
+  auto d = ours(fd);
+  if (!d) return libc(fd, cmd, arg);
+  return fcntl_benchfs(fd, *d, cmd, arg);
+}
+
 extern "C" int fcntl(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
-  long arg = va_arg(ap, long);  // every command's argument fits (int, long or a pointer)
+  int r = fcntl_call(fd, cmd, ap, REAL(fcntl));
   va_end(ap);
-  auto d = ours(fd);
-  if (!d) return REAL(fcntl)(fd, cmd, arg);
-  return fcntl_benchfs(fd, *d, cmd, arg);
+  return r;
 }
 
 extern "C" int fcntl64(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
-  long arg = va_arg(ap, long);
+  int r = fcntl_call(fd, cmd, ap, REAL(fcntl64));
   va_end(ap);
-  auto d = ours(fd);
-  if (!d) return REAL(fcntl64)(fd, cmd, arg);
-  return fcntl_benchfs(fd, *d, cmd, arg);
+  return r;
 }
 
 // --- read and write ---------------------------------------------------------

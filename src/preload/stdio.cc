@@ -164,9 +164,8 @@ FILE* reopen(const char* path, const char* mode, FILE* stream,
     if (std_fd >= 0 && fds().holds(std_fd)) {
       // A std stream over BenchFS back to a kernel file: libc's stream,
       // reopened onto the path, takes the number over again.
-      close(std_fd);
-      FILE* libc_stream = std_fd == 0 ? stdin : std_fd == 1 ? stdout : stderr;
-      return libc(t.kind == Target::kLibcPath ? t.path.c_str() : path, mode, libc_stream);
+      close(std_fd);  // points the std variable back at libc's stream
+      return libc(t.kind == Target::kLibcPath ? t.path.c_str() : path, mode, *std_variable(std_fd));
     }
     return libc(t.kind == Target::kLibcPath ? t.path.c_str() : path, mode, stream);
   }
@@ -181,7 +180,7 @@ FILE* reopen(const char* path, const char* mode, FILE* stream,
     int err = errno;
     close(fd);
     if (r < 0) return errno = err, nullptr;
-    return std_fd == 0 ? stdin : std_fd == 1 ? stdout : stderr;
+    return *std_variable(std_fd);
   }
   // Another stream: closed, and a new one returned (a caller that keeps
   // using the old pointer instead of freopen's result is not served).

@@ -28,10 +28,10 @@ std::string boot_id() {
 
 // Identifies the host: the host name and the boot id, so that two
 // containers with one name on different machines differ.
-uint64_t host_id() {
+uint64_t host_id(const std::string& boot) {
   char name[256] = {};
   gethostname(name, sizeof name - 1);
-  return std::hash<std::string>{}(std::string(name) + boot_id());
+  return std::hash<std::string>{}(std::string(name) + boot);
 }
 
 // One process_vm_readv/writev, repeated over partial transfers.
@@ -72,7 +72,8 @@ void SameHost::exchange(MPI_Comm comm, int rank, int wake_fd) {
     int64_t wake_fd;
   };
   static const uint64_t probe_word = kMsgMagic;
-  HostId me{host_id(), std::hash<std::string>{}(boot_id()), static_cast<int64_t>(getpid()),
+  const std::string boot = boot_id();
+  HostId me{host_id(boot), std::hash<std::string>{}(boot), static_cast<int64_t>(getpid()),
             reinterpret_cast<uint64_t>(&probe_word), wake_fd};
   std::vector<HostId> ids(size);
   MPI_Allgather(&me, sizeof me, MPI_BYTE, ids.data(), sizeof me, MPI_BYTE, comm);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cerrno>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <queue>
@@ -87,23 +88,15 @@ Plan make_plan(const std::vector<Entry>& files, uint64_t piece_bytes, int rank, 
 
 // Every rank's indices, as a per-file flag on every rank.
 std::vector<bool> gather_flags(const std::vector<size_t>& mine, size_t count, MPI_Comm comm) {
-  int size = 1;
-  MPI_Comm_size(comm, &size);
-  std::vector<unsigned long long> mine64(mine.begin(), mine.end());
-  int my_len = static_cast<int>(mine64.size());
-  std::vector<int> lens(size), offsets(size);
-  MPI_Allgather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
-  int total = 0;
-  for (int r = 0; r < size; ++r) {
-    offsets[r] = total;
-    total += lens[r];
-  }
-  std::vector<unsigned long long> all(static_cast<size_t>(total));
-  MPI_Allgatherv(mine64.data(), my_len, MPI_UNSIGNED_LONG_LONG, all.data(), lens.data(),
-                 offsets.data(), MPI_UNSIGNED_LONG_LONG, comm);
+  std::string bytes(mine.size() * sizeof(size_t), '\0');
+  if (!mine.empty()) std::memcpy(bytes.data(), mine.data(), bytes.size());
+  std::string all = allgather(bytes, comm);
   std::vector<bool> flags(count);
-  for (unsigned long long i : all)
+  for (size_t at = 0; at + sizeof(size_t) <= all.size(); at += sizeof(size_t)) {
+    size_t i;
+    std::memcpy(&i, all.data() + at, sizeof i);
     if (i < count) flags[i] = true;
+  }
   return flags;
 }
 

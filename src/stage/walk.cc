@@ -51,7 +51,12 @@ std::vector<Entry> unpack(const std::string& bytes) {
   return entries;
 }
 
-// Every rank's bytes, concatenated in rank order, on every rank.
+std::string join(const std::string& parent, const std::string& name) {
+  return parent.empty() ? name : parent + "/" + name;
+}
+
+}  // namespace
+
 std::string allgather(const std::string& mine, MPI_Comm comm) {
   int size = 0;
   MPI_Comm_size(comm, &size);
@@ -68,12 +73,6 @@ std::string allgather(const std::string& mine, MPI_Comm comm) {
                  MPI_BYTE, comm);
   return all;
 }
-
-std::string join(const std::string& parent, const std::string& name) {
-  return parent.empty() ? name : parent + "/" + name;
-}
-
-}  // namespace
 
 Listing walk(Tree& tree, const std::string& root, MPI_Comm comm, Problems& problems) {
   int rank = 0, size = 1;

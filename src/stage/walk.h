@@ -18,6 +18,10 @@ struct Listing {
   std::vector<Entry> others;  // symbolic links, devices, FIFOs, sockets: not copied
 };
 
+// Every rank's bytes, concatenated in rank order, on every rank.
+// Collective over comm.
+std::string allgather(const std::string& mine, MPI_Comm comm);
+
 // Lists everything below root (a directory), level by level: the
 // directories of a level are dealt round-robin to the ranks, each lists its
 // share (a few directories at once), and one MPI_Allgatherv per level
