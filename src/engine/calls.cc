@@ -129,8 +129,12 @@ void CallTracker::maybe_complete(Call* c) {
   // Only when UCX holds neither of the caller's buffers.
   if (!c->send_done || !c->reply_done || c->receiving) return;
   size_t kind = static_cast<size_t>(c->op);
-  stats_.latency[kind].add(
-      static_cast<uint64_t>(std::chrono::nanoseconds(Clock::now() - c->started).count()));
+  auto ns = static_cast<uint64_t>(std::chrono::nanoseconds(Clock::now() - c->started).count());
+  stats_.latency[kind].add(ns);
+  stats_.by_reach[c->target == transport_.rank()                ? RankStats::kSelf
+                  : transport_.same_host().on_host(c->target) ? RankStats::kThisHost
+                                                               : RankStats::kOtherHost]
+      .add(ns);
   if (c->op == Opcode::kRead && c->status == 0) stats_.bytes_read += c->recv_len;
   c->waiter->complete();  // c belongs to its caller now
 }

@@ -39,6 +39,7 @@ void RankStats::merge(const RankStats& o) {
     served[k] += o.served[k];
     latency[k].merge(o.latency[k]);
   }
+  for (int r = 0; r < kReaches; ++r) by_reach[r].merge(o.by_reach[r]);
   bytes_written += o.bytes_written;
   bytes_read += o.bytes_read;
   local_calls += o.local_calls;
@@ -69,6 +70,14 @@ void print_stats(FILE* out, const RankStats& s, const char* title, bool table) {
                static_cast<unsigned long long>(s.progress_wakeups),
                static_cast<unsigned long long>(s.pokes));
   if (!table) return;
+  static const char* const kReachNames[RankStats::kReaches] = {"this rank", "this host", "other hosts"};
+  for (int r = 0; r < RankStats::kReaches; ++r) {
+    const Histogram& h = s.by_reach[r];
+    if (!h.total()) continue;
+    std::fprintf(out, "  served by %-11s %10llu requests, p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
+                 kReachNames[r], static_cast<unsigned long long>(h.total()), h.quantile(0.5) / 1e3,
+                 h.quantile(0.99) / 1e3, h.quantile(0.999) / 1e3);
+  }
   std::fprintf(out, "  %-14s %10s %10s %10s %10s\n", "request", "sent", "served", "p50 us",
                "p99 us");
   for (size_t k = 1; k < kOpcodes; ++k) {

@@ -46,6 +46,10 @@ struct RankStats {
   uint64_t progress_wakeups = 0;
   uint64_t pokes = 0;
   Histogram latency[kOpcodes];      // submit to completion, by kind
+  // The same, by where the server is: this rank, another rank of this host,
+  // another host (a request from another host cannot poke a sleeping peer).
+  enum Reach { kSelf, kThisHost, kOtherHost, kReaches };
+  Histogram by_reach[kReaches];
 
   void merge(const RankStats& other);
 };
