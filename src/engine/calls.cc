@@ -162,12 +162,9 @@ void CallTracker::fail_to(int rank, int err) {
 void CallTracker::poke_late_peers() {
   int poked[8];
   size_t n = 0;
-  SameHost& host = transport_.same_host();
   for (const auto& [id, c] : in_flight_) {
-    if (!host.direct(c->target) || std::find(poked, poked + n, c->target) != poked + n)
-      continue;
-    host.poke(c->target);
-    ++stats_.pokes;
+    if (std::find(poked, poked + n, c->target) != poked + n) continue;
+    if (transport_.poke(c->target)) ++stats_.pokes;
     if (n < std::size(poked)) poked[n++] = c->target;
   }
 }

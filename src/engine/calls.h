@@ -34,7 +34,7 @@ class CallTracker {
   // Finds servers that exited or stopped answering (calls in flight and
   // the intake's replies) and fails their calls; see the definition.
   void check_timeouts();
-  // Wakes the progress threads of same-host peers that owe replies.
+  // Wakes the progress threads of peers that owe replies (Transport::poke).
   void poke_late_peers();
   bool none_in_flight() const { return in_flight_.empty(); }
 

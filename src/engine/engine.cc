@@ -44,7 +44,8 @@ int Engine::start() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   watch_epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (wake_fd_ < 0 || epoll_fd_ < 0 || watch_epoll_fd_ < 0) return errno;
-  for (int fd : {wake_fd_, transport_->event_fd(), service_.event_fd()}) {
+  // The doorbell (Transport::poke) is armed in every sleep, the watch too.
+  for (int fd : {wake_fd_, transport_->event_fd(), service_.event_fd(), transport_->doorbell_fd()}) {
     if (fd < 0) continue;
     epoll_event ev{};
     ev.events = fd == service_.event_fd() ? EPOLLIN | EPOLLET : EPOLLIN;
@@ -302,6 +303,7 @@ Engine::Sleep Engine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
   wake_pending_.store(false);
   sleeping_.store(true);
   watching_.store(watch);
+  transport_->arm_doorbell();
   if (queued() || stop_.load() || clients_waiting_.load() || (!watch && !transport_->arm())) {
     sleeping_.store(false);
     watching_.store(false);
@@ -331,13 +333,16 @@ Engine::Sleep Engine::sleep_until_work(std::unique_lock<std::mutex>& driver) {
   }
   sleeping_.store(false);
   watching_.store(false);
+  bool rung = false;
   for (int i = 0; i < n; ++i) {
     if (events[i].data.fd == wake_fd_) {
       uint64_t v;
       (void)!::read(wake_fd_, &v, sizeof v);
     }
+    rung = rung || events[i].data.fd == transport_->doorbell_fd();
   }
   driver.lock();
+  if (rung) transport_->drain_doorbell();
   ++stats_.progress_wakeups;
   return watch && n == 0 ? Sleep::kWatched : Sleep::kWoken;
 }

@@ -18,8 +18,12 @@
 //     application serves peers itself whenever it calls, so it sleeps
 //     BENCHFS_WATCH_US without arming the worker (armed, every message to
 //     this rank makes its sender signal, a system call on each side), then
-//     serves what waits and decides again.  A same-host caller whose reply
-//     is late pokes the watcher awake (SameHost::poke).
+//     serves what waits and decides again.  A caller whose reply is late
+//     pokes the watcher awake (Transport::poke: a same-host caller through
+//     the watcher's wake-up eventfd, one on another host through its
+//     doorbell worker, which is armed in every sleep).  A request from
+//     another host thus waits for a sleeping peer no longer than a
+//     same-host one: about BENCHFS_SPIN_US, not a whole watch.
 #pragma once
 
 #include <atomic>

@@ -39,8 +39,8 @@ struct RankStats {
   // How callers waited: batches whose replies all came in while the caller
   // drove the worker itself, batches for which it slept (another thread
   // drove, or the replies took longer than BENCHFS_SPIN_US), and times the
-  // progress thread woke from its sleep; same-host peers woken for a late
-  // reply (SameHost::poke).
+  // progress thread woke from its sleep; peers woken for a late reply
+  // (Transport::poke).
   uint64_t batches_driven = 0;
   uint64_t batches_slept = 0;
   uint64_t progress_wakeups = 0;

@@ -133,7 +133,7 @@ int SameHost::take_peer_fd(int src, int fd) const {
   return dup;
 }
 
-void SameHost::poke(int dest) {
+bool SameHost::poke(int dest) {
   Peer& p = peers_[dest];
   if (p.wake_fd == -1) {
     int fd = take_peer_fd(dest, p.wake_fd_number);
@@ -143,9 +143,10 @@ void SameHost::poke(int dest) {
                  "its next check",
                  dest, std::strerror(errno));
   }
-  if (p.wake_fd < 0) return;
+  if (p.wake_fd < 0) return false;
   uint64_t one = 1;
   (void)!::write(p.wake_fd, &one, sizeof one);
+  return true;
 }
 
 }  // namespace benchfs

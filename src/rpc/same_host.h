@@ -55,8 +55,8 @@ class SameHost {
   // eventfd through a duplicate taken on first use).  For a request the
   // peer has not taken: its application may have stopped calling while its
   // progress thread sleeps unarmed (see engine/engine.h, the watch).
-  // Driver thread only.
-  void poke(int dest);
+  // False if it cannot (no duplicate of its eventfd).  Driver thread only.
+  bool poke(int dest);
 
  private:
   struct Peer {

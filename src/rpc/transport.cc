@@ -69,6 +69,27 @@ void force_close(ucp_worker_h worker, ucp_ep_h ep) {
   }
 }
 
+// Every rank's UCX worker address, by rank.  Collective over comm.
+std::vector<std::string> allgather_addresses(MPI_Comm comm, const ucp_address_t* address,
+                                             size_t address_len) {
+  int size = 0;
+  MPI_Comm_size(comm, &size);
+  int my_len = static_cast<int>(address_len);
+  std::vector<int> lens(size), displs(size);
+  MPI_Allgather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
+  int total = 0;
+  for (int r = 0; r < size; ++r) {
+    displs[r] = total;
+    total += lens[r];
+  }
+  std::vector<char> all(total);
+  MPI_Allgatherv(address, my_len, MPI_BYTE, all.data(), lens.data(), displs.data(), MPI_BYTE,
+                 comm);
+  std::vector<std::string> addresses(size);
+  for (int r = 0; r < size; ++r) addresses[r].assign(all.data() + displs[r], lens[r]);
+  return addresses;
+}
+
 }  // namespace
 
 Transport::~Transport() {
@@ -80,6 +101,7 @@ Transport::~Transport() {
   for (auto& in : inbox_)
     if (in.rndv_desc) ucp_am_data_release(worker_, in.rndv_desc);
   inbox_.clear();
+  close_doorbell();
   if (worker_) ucp_worker_destroy(worker_);
   if (context_) ucp_cleanup(context_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -160,21 +182,10 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout)
     return any_err;
   }
 
-  int my_len = static_cast<int>(address_len);
-  std::vector<int> lens(size_), displs(size_);
-  MPI_Allgather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
-  int total = 0;
-  for (int r = 0; r < size_; ++r) {
-    displs[r] = total;
-    total += lens[r];
-  }
-  std::vector<char> all(total);
-  MPI_Allgatherv(address, my_len, MPI_BYTE, all.data(), lens.data(), displs.data(), MPI_BYTE, comm);
+  addresses_ = allgather_addresses(comm, address, address_len);
   ucp_worker_release_address(worker_, address);
-  addresses_.resize(size_);
-  for (int r = 0; r < size_; ++r) addresses_[r].assign(all.data() + displs[r], lens[r]);
-
   same_host_.exchange(comm, rank_, wake_fd_);
+  open_doorbell(comm);
   endpoints_.assign(size_, nullptr);
   down_until_.assign(size_, Clock::time_point{});
   down_err_.assign(size_, 0);
@@ -183,6 +194,128 @@ int Transport::init(MPI_Comm comm, uint64_t eager_threshold, double rpc_timeout)
 }
 
 bool Transport::arm() { return ucp_worker_arm(worker_) == UCS_OK; }
+
+void Transport::open_doorbell(MPI_Comm comm) {
+  // Only where some peer cannot be woken through SameHost::poke: a job of
+  // one host (cross-memory attach permitted) never makes the second worker.
+  // Every rank decides alike: being on different hosts is mutual, and
+  // direct copies are agreed by all.
+  bool needed = false;
+  for (int r = 0; r < size_; ++r) needed = needed || (r != rank_ && !same_host_.direct(r));
+  if (!needed) return;
+  ucp_worker_params_t wp{};
+  wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+  wp.thread_mode = UCS_THREAD_MODE_SINGLE;
+  ucs_status_t st = ucp_worker_create(context_, &wp, &doorbell_);
+  if (st == UCS_OK) st = ucp_worker_get_efd(doorbell_, &doorbell_fd_);
+  if (st == UCS_OK) {
+    ucp_am_handler_param_t hp{};
+    hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB;
+    hp.id = kDoorbellAm;
+    // Arriving is all a ring does: it woke the thread that sleeps on
+    // doorbell_fd(), which then serves the main worker.
+    hp.cb = [](void*, const void*, size_t, void*, size_t, const ucp_am_recv_param_t*) {
+      return UCS_OK;
+    };
+    st = ucp_worker_set_am_recv_handler(doorbell_, &hp);
+  }
+  ucp_address_t* address = nullptr;
+  size_t address_len = 0;
+  if (st == UCS_OK) st = ucp_worker_get_address(doorbell_, &address, &address_len);
+  int err = st == UCS_OK ? 0 : 1, any_err = 0;
+  MPI_Allreduce(&err, &any_err, 1, MPI_INT, MPI_MAX, comm);
+  if (any_err) {
+    if (st != UCS_OK)
+      log().warn("no doorbell worker ({}): a request from another host to a rank whose "
+                 "application computes waits for that rank's next check",
+                 ucs_status_string(st));
+    if (address) ucp_worker_release_address(doorbell_, address);
+    close_doorbell();
+    return;
+  }
+  doorbell_addresses_ = allgather_addresses(comm, address, address_len);
+  ucp_worker_release_address(doorbell_, address);
+  doorbell_eps_.assign(size_, nullptr);
+}
+
+bool Transport::poke(int dest) {
+  if (same_host_.direct(dest)) return same_host_.poke(dest);
+  if (!doorbell_ || peer_error(dest)) return false;
+  ucp_ep_h& ep = doorbell_eps_[dest];
+  if (!ep) {
+    ucp_ep_params_t ep_params{};
+    ep_params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS |
+                           UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                           UCP_EP_PARAM_FIELD_ERR_HANDLER;
+    ep_params.address = reinterpret_cast<const ucp_address_t*>(doorbell_addresses_[dest].data());
+    // A doorbell peer that dies must not take this process with it; its
+    // failure is reported (and acted on) by the main endpoint.
+    ep_params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    ep_params.err_handler.cb = [](void* arg, ucp_ep_h failed, ucs_status_t) {
+      auto* t = static_cast<Transport*>(arg);
+      for (auto& e : t->doorbell_eps_)
+        if (e == failed) {
+          t->doorbell_doomed_.push_back(e);
+          e = nullptr;
+        }
+    };
+    ep_params.err_handler.arg = this;
+    if (ucp_ep_create(doorbell_, &ep_params, &ep) != UCS_OK) {
+      ep = nullptr;
+      return false;
+    }
+  }
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucs_status_ptr_t r = ucp_am_send_nbx(ep, kDoorbellAm, nullptr, 0, nullptr, 0, &p);
+  if (UCS_PTR_IS_PTR(r)) rings_.push_back(r);
+  // A new endpoint's wire-up, and a ring that did not go at once, need the
+  // doorbell worker progressed: the next drain does it (before any sleep).
+  return !UCS_PTR_IS_ERR(r);
+}
+
+void Transport::drain_doorbell() {
+  if (!doorbell_) return;
+  while (ucp_worker_progress(doorbell_) != 0) {
+  }
+  std::erase_if(rings_, [](ucs_status_ptr_t r) {
+    if (ucp_request_check_status(r) == UCS_INPROGRESS) return false;
+    ucp_request_free(r);
+    return true;
+  });
+  while (!doorbell_doomed_.empty()) {
+    ucp_ep_h ep = doorbell_doomed_.back();
+    doorbell_doomed_.pop_back();
+    force_close(doorbell_, ep);
+  }
+}
+
+void Transport::arm_doorbell() {
+  if (!doorbell_) return;
+  // Busy: events came in since the drain.  A few tries; if it still fails
+  // the fd stays readable and the sleep ends at once, which drains again.
+  for (int i = 0; i < 4; ++i) {
+    drain_doorbell();
+    if (ucp_worker_arm(doorbell_) != UCS_ERR_BUSY) return;
+  }
+}
+
+void Transport::close_doorbell() {
+  if (!doorbell_) return;
+  // A ring still in flight is released when the force-close below
+  // completes it.
+  for (ucs_status_ptr_t r : rings_) ucp_request_free(r);
+  rings_.clear();
+  for (ucp_ep_h ep : doorbell_eps_)
+    if (ep) doorbell_doomed_.push_back(ep);
+  doorbell_eps_.clear();
+  for (ucp_ep_h ep : doorbell_doomed_) force_close(doorbell_, ep);
+  doorbell_doomed_.clear();
+  ucp_worker_destroy(doorbell_);
+  doorbell_ = nullptr;
+  doorbell_fd_ = -1;
+}
 
 unsigned Transport::progress() {
   unsigned total = 0, n;

@@ -74,6 +74,22 @@ class Transport {
   // True if the worker has nothing pending and the caller may sleep on
   // event_fd() until UCX has work.
   bool arm();
+
+  // Wakes rank `dest`'s progress thread for a request it has not taken:
+  // its application may have stopped calling while that thread sleeps
+  // without arming the worker (engine/engine.h, the watch).  A same-host
+  // peer through SameHost::poke; any other through its doorbell: a second,
+  // always armed UCX worker whose only message is an empty active message.
+  // A ring costs one small message, only when a reply is late; arming the
+  // main worker instead would make every message signal.  False if `dest`
+  // cannot be woken (no doorbell, or it is down).
+  bool poke(int dest);
+  // The doorbell worker's event fd (-1 if this job needs none: every peer
+  // is a same-host one that SameHost::poke reaches).  Sleep on it after
+  // arm_doorbell(); drain_doorbell() when it fired.
+  int doorbell_fd() const { return doorbell_fd_; }
+  void arm_doorbell();
+  void drain_doorbell();
   // Runs ucp_worker_progress() until it has nothing more to do; received
   // messages are appended to inbox().  Returns the number of events.
   unsigned progress();
@@ -126,10 +142,14 @@ class Transport {
  private:
   static constexpr unsigned kRequestAm = 0;
   static constexpr unsigned kReplyAm = 1;
+  static constexpr unsigned kDoorbellAm = 0;  // on the doorbell worker
 
   using Clock = std::chrono::steady_clock;
 
   ucp_ep_h endpoint(int dest);
+  // Makes the doorbell worker where it is needed; collective over comm.
+  void open_doorbell(MPI_Comm comm);
+  void close_doorbell();
   void fail_peer(int dest);
   // Force-closes the endpoints in doomed_ (outside ucp_worker_progress).
   void close_doomed();
@@ -160,6 +180,12 @@ class Transport {
   std::vector<EpErrorContext> ep_error_contexts_;  // one per rank, fixed after init
   std::deque<Incoming> inbox_;
   uint64_t endpoints_created_ = 0;
+  ucp_worker_h doorbell_ = nullptr;
+  int doorbell_fd_ = -1;
+  std::vector<std::string> doorbell_addresses_;  // every rank's doorbell worker address
+  std::vector<ucp_ep_h> doorbell_eps_;            // created on the first ring
+  std::vector<ucp_ep_h> doorbell_doomed_;         // failed: force-closed by the next drain
+  std::vector<ucs_status_ptr_t> rings_;           // sends not yet complete
 };
 
 // Maps a UCX status to the errno BenchFS reports for it.
