@@ -29,8 +29,9 @@ int rounds_from(const char* name, int fallback) {
   char* end = nullptr;
   errno = 0;
   long n = strtol(v, &end, 10);
-  REQUIRE_MESSAGE((errno == 0 && *end == 0 && n > 0 && n <= INT_MAX),
-                  name << "=" << v << ": not a positive number of rounds");
+  const bool valid = errno == 0 && *end == 0 && n > 0 && n <= INT_MAX;
+  const std::string why = std::string(name) + "=" + v + ": not a positive number of rounds";
+  REQUIRE_MESSAGE(valid, why);
   return static_cast<int>(n);
 }
 
@@ -79,11 +80,12 @@ std::string file_name(int owner, int i, bool long_name) {
 void check_listings(bool long_names) {
   constexpr int kFiles = 300;
   const int hosts = nhosts();
+  const int n = rounds();  // before start: a bad count must not leave BenchFS running
   if (rank() == 0) MESSAGE(size() << " rank(s) on " << hosts << " host(s)");
   const std::string backing = backing_dir();
   start("uring", "64k", backing);
   int lost_total = 0;
-  for (int round = 0; round < rounds(); ++round) {
+  for (int round = 0; round < n; ++round) {
     const std::string base = long_names ? "/long" : "/vis";
     std::string mine = base + std::to_string(round) + "." + std::to_string(rank());
     REQUIRE(benchfs_mkdir(mine.c_str(), 0755) == 0);
@@ -428,7 +430,7 @@ void check_siblings() {
   // host at 2 hosts of R ranks (scripts/hosts puts ranks 0..R-1 on h1,
   // R..2R-1 on h2), else some other rank (itself at 1 rank).
   const int owner = (rank() + size() - size() / 2) % size();  // whose files this rank checks
-  const int n = sibling_rounds();
+  const int n = sibling_rounds();  // before start, as in check_listings
   if (rank() == 0)
     MESSAGE(size() << " rank(s) on " << hosts << " host(s), " << n << " round(s); rank 0 checks rank "
                    << owner << "'s files");
