@@ -34,8 +34,29 @@ struct MainOptions {
   // on purpose: they then leave without any collective, and without the
   // check for backing files left behind (the lost rank's stay).
   const bool* rank_lost = nullptr;
+  // With rank_lost: the surviving ranks (made before the loss), which wait
+  // for each other before any leaves.  For a rank killed by a signal, where
+  // Open MPI ends the job as soon as the first survivor leaves (see
+  // write_result).
+  const MPI_Comm* survivors = nullptr;
 };
 MainOptions& main_options();
+
+// With BENCHFS_TEST_RESULT_DIR set, writes this rank's verdict ("pass",
+// "fail", "skip", or "killed" from a rank killed on purpose) to
+// <dir>/rank.<rank>, for tests/check-results.  For a job with a rank killed
+// on purpose, whose mpirun exit status says nothing about the test: it is
+// 137 however the survivors fared (docs/reliability.md, "What MPI does").
+// A verdict that cannot be written is a missing file, which fails the run.
+inline void write_result(int rank, const char* verdict) {
+  const char* dir = getenv("BENCHFS_TEST_RESULT_DIR");
+  if (!dir || !*dir) return;
+  const std::string path = std::string(dir) + "/rank." + std::to_string(rank);
+  if (FILE* f = fopen(path.c_str(), "w")) {
+    fprintf(f, "%s\n", verdict);
+    fclose(f);
+  }
+}
 
 inline int rank() {
   int r;
