@@ -7,6 +7,7 @@
 #                    (3 rounds); stat, rename and unlink done before a
 #                    barrier are seen after it (100 rounds)
 #   io_test, namespace_test, bad_input_test, stress_test
+#   wakeup_test      a rank that computes answers at once (also at 2 x 1)
 #   dead_rank_test   a stopped and a dead rank; then a rank killed by
 #                    SIGKILL (on h2), judged by the ranks' verdict files
 #   every example
@@ -27,17 +28,18 @@ rc=$?
 trap '"$hosts" down >/dev/null 2>&1' EXIT INT TERM HUP
 
 fail=0
+rph=2  # ranks per host
 run() {
   prog=$1
   shift
   limit=$tmo
   case $prog in */namespace_test) limit=$((tmo * 3)) ;; esac  # ~3 min at 2 x 2
-  echo "=== $prog at 2 hosts x 2 ranks"
+  echo "=== $prog at 2 hosts x $rph ranks"
   start=$(date +%s)
-  "$hosts" run --hosts 2 --ranks-per-host 2 --timeout "$limit" "$@" -- "$build/$prog"
+  "$hosts" run --hosts 2 --ranks-per-host $rph --timeout "$limit" "$@" -- "$build/$prog"
   rc=$?
-  echo "=== $prog at 2 hosts x 2 ranks: exit $rc, $(( $(date +%s) - start )) s"
-  [ $rc -eq 0 ] || { echo "FAIL: $prog at 2 hosts x 2 ranks"; fail=1; }
+  echo "=== $prog at 2 hosts x $rph ranks: exit $rc, $(( $(date +%s) - start )) s"
+  [ $rc -eq 0 ] || { echo "FAIL: $prog at 2 hosts x $rph ranks"; fail=1; }
 }
 
 # The stat/rename/unlink checks 100 times (about 30 s); the listings keep
@@ -71,6 +73,12 @@ elif ! sh "$srcdir/tests/check-results" "$results" 4; then
 fi
 rm -rf "$results"
 run tests/mpi/stress_test
+# A rank that computes answers another host at once (its doorbell); at
+# 2 x 1 no same-host caller's poke can wake it instead.
+run tests/mpi/wakeup_test
+rph=1
+run tests/mpi/wakeup_test
+rph=2
 for ex in hello shared_file tree_walk checkpoint_restart producer_consumer threads; do
   run examples/$ex
 done
