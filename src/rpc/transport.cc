@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "common/allgather.h"
 #include "common/log.h"
 
 namespace benchfs {
@@ -72,22 +73,7 @@ void force_close(ucp_worker_h worker, ucp_ep_h ep) {
 // Every rank's UCX worker address, by rank.  Collective over comm.
 std::vector<std::string> allgather_addresses(MPI_Comm comm, const ucp_address_t* address,
                                              size_t address_len) {
-  int size = 0;
-  MPI_Comm_size(comm, &size);
-  int my_len = static_cast<int>(address_len);
-  std::vector<int> lens(size), displs(size);
-  MPI_Allgather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
-  int total = 0;
-  for (int r = 0; r < size; ++r) {
-    displs[r] = total;
-    total += lens[r];
-  }
-  std::vector<char> all(total);
-  MPI_Allgatherv(address, my_len, MPI_BYTE, all.data(), lens.data(), displs.data(), MPI_BYTE,
-                 comm);
-  std::vector<std::string> addresses(size);
-  for (int r = 0; r < size; ++r) addresses[r].assign(all.data() + displs[r], lens[r]);
-  return addresses;
+  return allgather_bytes({reinterpret_cast<const char*>(address), address_len}, comm);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <thread>
 
+#include "common/allgather.h"
+
 namespace benchfs::stage {
 
 namespace {
@@ -58,19 +60,8 @@ std::string join(const std::string& parent, const std::string& name) {
 }  // namespace
 
 std::string allgather(const std::string& mine, MPI_Comm comm) {
-  int size = 0;
-  MPI_Comm_size(comm, &size);
-  int my_len = static_cast<int>(mine.size());
-  std::vector<int> lens(size), offsets(size);
-  MPI_Allgather(&my_len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm);
-  int total = 0;
-  for (int r = 0; r < size; ++r) {
-    offsets[r] = total;
-    total += lens[r];
-  }
-  std::string all(static_cast<size_t>(total), '\0');
-  MPI_Allgatherv(mine.data(), my_len, MPI_BYTE, all.data(), lens.data(), offsets.data(),
-                 MPI_BYTE, comm);
+  std::string all;
+  for (const std::string& piece : allgather_bytes(mine, comm)) all += piece;
   return all;
 }
 
