@@ -68,6 +68,12 @@ int nhosts() {
   return n;
 }
 
+// Whose files this rank checks: rank r's are checked by rank r + size/2
+// (mod size), on the other host at 2 hosts of R ranks (scripts/hosts puts
+// ranks 0..R-1 on h1, R..2R-1 on h2), else some other rank (itself at 1
+// rank).
+int checked_rank() { return (rank() + size() - size() / 2) % size(); }
+
 // Short names: a server's page of a 300-entry directory (about 75 entries
 // at 4 ranks) travels eager; long ones make it larger than the 8 KiB eager
 // threshold, so it travels rendezvous.
@@ -81,7 +87,9 @@ void check_listings(bool long_names) {
   constexpr int kFiles = 300;
   const int hosts = nhosts();
   const int n = rounds();  // before start: a bad count must not leave BenchFS running
-  if (rank() == 0) MESSAGE(size() << " rank(s) on " << hosts << " host(s)");
+  if (rank() == 0)
+    MESSAGE(size() << " rank(s) on " << hosts << " host(s), " << n << " round(s); rank 0 lists rank "
+                   << checked_rank() << "'s directory");
   const std::string backing = backing_dir();
   start("uring", "64k", backing);
   int lost_total = 0;
@@ -97,8 +105,8 @@ void check_listings(bool long_names) {
     }
     MPI_Barrier(MPI_COMM_WORLD);
 
-    // Another rank's directory (on another host where there is one).
-    const int owner = (rank() + 1) % size();
+    // Another rank's directory (on the other host where there are two).
+    const int owner = checked_rank();
     const std::string theirs = base + std::to_string(round) + "." + std::to_string(owner);
     benchfs_dir* d = benchfs_opendir(theirs.c_str());
     REQUIRE_MESSAGE(d != nullptr, theirs << ": " << strerror(errno));
@@ -426,10 +434,7 @@ constexpr int kReportedRounds = 3;
 
 void check_siblings() {
   const int hosts = nhosts();
-  // Rank r's files are checked by rank r + size/2 (mod size): on the other
-  // host at 2 hosts of R ranks (scripts/hosts puts ranks 0..R-1 on h1,
-  // R..2R-1 on h2), else some other rank (itself at 1 rank).
-  const int owner = (rank() + size() - size() / 2) % size();  // whose files this rank checks
+  const int owner = checked_rank();  // whose files this rank checks
   const int n = sibling_rounds();  // before start, as in check_listings
   if (rank() == 0)
     MESSAGE(size() << " rank(s) on " << hosts << " host(s), " << n << " round(s); rank 0 checks rank "
