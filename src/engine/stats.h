@@ -47,7 +47,7 @@ struct RankStats {
   uint64_t pokes = 0;
   Histogram latency[kOpcodes];      // submit to completion, by kind
   // The same, by where the server is: this rank, another rank of this host,
-  // another host (a request from another host cannot poke a sleeping peer).
+  // another host (UCX over the network, no same-host shortcut).
   enum Reach { kSelf, kThisHost, kOtherHost, kReaches };
   Histogram by_reach[kReaches];
 

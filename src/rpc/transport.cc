@@ -237,15 +237,8 @@ bool Transport::poke(int dest) {
     // A doorbell peer that dies must not take this process with it; its
     // failure is reported (and acted on) by the main endpoint.
     ep_params.err_mode = UCP_ERR_HANDLING_MODE_PEER;
-    ep_params.err_handler.cb = [](void* arg, ucp_ep_h failed, ucs_status_t) {
-      auto* t = static_cast<Transport*>(arg);
-      for (auto& e : t->doorbell_eps_)
-        if (e == failed) {
-          t->doorbell_doomed_.push_back(e);
-          e = nullptr;
-        }
-    };
-    ep_params.err_handler.arg = this;
+    ep_params.err_handler.cb = on_doorbell_error;
+    ep_params.err_handler.arg = &ep_error_contexts_[dest];
     if (ucp_ep_create(doorbell_, &ep_params, &ep) != UCS_OK) {
       ep = nullptr;
       return false;
@@ -270,6 +263,23 @@ void Transport::drain_doorbell() {
     ucp_request_free(r);
     return true;
   });
+  close_doomed_doorbells();
+}
+
+void Transport::on_doorbell_error(void* arg, ucp_ep_h ep, ucs_status_t) {
+  auto* ctx = static_cast<EpErrorContext*>(arg);
+  Transport* t = ctx->transport;
+  // Closed at the next drain (never inside progress); an endpoint already
+  // let go (close_doorbell) is not this rank's any more.
+  if (static_cast<size_t>(ctx->rank) >= t->doorbell_eps_.size() ||
+      t->doorbell_eps_[ctx->rank] != ep)
+    return;
+  t->doorbell_doomed_.push_back(ep);
+  t->doorbell_eps_[ctx->rank] = nullptr;
+}
+
+void Transport::close_doomed_doorbells() {
+  // Closing progresses the worker: another endpoint may fail meanwhile.
   while (!doorbell_doomed_.empty()) {
     ucp_ep_h ep = doorbell_doomed_.back();
     doorbell_doomed_.pop_back();
@@ -296,8 +306,7 @@ void Transport::close_doorbell() {
   for (ucp_ep_h ep : doorbell_eps_)
     if (ep) doorbell_doomed_.push_back(ep);
   doorbell_eps_.clear();
-  for (ucp_ep_h ep : doorbell_doomed_) force_close(doorbell_, ep);
-  doorbell_doomed_.clear();
+  close_doomed_doorbells();
   ucp_worker_destroy(doorbell_);
   doorbell_ = nullptr;
   doorbell_fd_ = -1;

@@ -150,6 +150,8 @@ class Transport {
   // Makes the doorbell worker where it is needed; collective over comm.
   void open_doorbell(MPI_Comm comm);
   void close_doorbell();
+  void close_doomed_doorbells();
+  static void on_doorbell_error(void* arg, ucp_ep_h ep, ucs_status_t status);
   void fail_peer(int dest);
   // Force-closes the endpoints in doomed_ (outside ucp_worker_progress).
   void close_doomed();
@@ -177,7 +179,7 @@ class Transport {
   std::vector<ucp_ep_h> doomed_;               // to force-close after progress
   std::chrono::nanoseconds down_window_{std::chrono::seconds(30)};
   bool in_progress_ = false;
-  std::vector<EpErrorContext> ep_error_contexts_;  // one per rank, fixed after init
+  std::vector<EpErrorContext> ep_error_contexts_;  // one per rank, fixed after init (both workers)
   std::deque<Incoming> inbox_;
   uint64_t endpoints_created_ = 0;
   ucp_worker_h doorbell_ = nullptr;
